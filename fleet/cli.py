@@ -1,0 +1,84 @@
+"""`fleet` command line: serve the API, and run the demo."""
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+
+import uvicorn
+
+from fleet.app import create_app
+from fleet.settings import get_settings
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _serve(host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    return server
+
+
+def _get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        data: dict[str, object] = json.loads(response.read())
+        return data
+
+
+async def _demo(host: str, port: int, smoke: bool) -> int:
+    server = await _serve(host, port)
+    base = f"http://{host}:{port}"
+    health = await asyncio.to_thread(_get_json, base + "/healthz")
+    print(f"fleet service up at {base}  (API docs: {base}/docs)  health: {health}")
+    if smoke:
+        server.should_exit = True
+        await asyncio.sleep(0.2)
+        return 0 if health.get("status") == "ok" else 1
+    print("Ctrl-C to stop.")
+    while not server.should_exit:
+        await asyncio.sleep(0.5)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `fleet` console script."""
+    parser = argparse.ArgumentParser(prog="fleet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    demo = sub.add_parser("demo", help="run the product locally with its defaults and print where to look")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=0, help="0: a free port")
+    demo.add_argument("--smoke", action="store_true", help="start, check health, stop")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        if get_settings().jwt_secret is None:
+            print("fleet serve: set FLEET_JWT_SECRET (a long random string); there is no default.", file=sys.stderr)
+            return 2
+        uvicorn.run(create_app(), host=args.host, port=args.port)
+        return 0
+    Path("var").mkdir(exist_ok=True)
+    port = args.port or _free_port(args.host)
+    try:
+        return asyncio.run(_demo(args.host, port, args.smoke))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Service settings, read from the environment (prefix FLEET_) through `get_settings()` only."""
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside. Secrets have no default that would work."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore")
+
+    database_url: str = "sqlite://var/fleet.sqlite3"
+    # Empty: the service starts its own in-process broker. Otherwise mqtt://user:pass@host:port.
+    broker_url: str = ""
+    ingest_workers: int = 1
+    # Signs login tokens. No default: `fleet serve` refuses to start without it; `fleet demo` makes a
+    # throw-away one for its own run.
+    jwt_secret: SecretStr | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,69 @@
+"""Encode and decode messages: the one path every consumer of the wire goes through.
+
+`decode(topic, payload)` checks, in order: the topic, the payload size, JSON, the envelope (version and
+serial, which must equal the topic's), then the body of that kind. Each failure is a ProtocolError with a
+reason code (for counting) and the field at fault.
+"""
+
+import json
+
+from protocol import ack, command, event, hello, state, telemetry, topics
+from protocol.errors import BAD_JSON, BAD_VERSION, SERIAL_MISMATCH, TOO_LARGE, WRONG_TYPE, ProtocolError
+
+VERSION = 1
+
+VALIDATORS = {
+    topics.HELLO: hello.validate,
+    topics.STATE: state.validate,
+    topics.TELEMETRY: telemetry.validate,
+    topics.EVENT: event.validate,
+    topics.CMD: command.validate,
+    topics.ACK: ack.validate,
+}
+
+# Largest payload accepted per kind, in bytes. An event holds a sale of up to 200 items.
+MAX_BYTES = {
+    topics.HELLO: 1024,
+    topics.STATE: 256,
+    topics.TELEMETRY: 1024,
+    topics.EVENT: 16384,
+    topics.CMD: 4096,
+    topics.ACK: 2048,
+}
+
+
+def encode(msg: dict) -> bytes:
+    """Compact JSON bytes for a message."""
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
+def validate(kind: str, msg: object, serial: str | None = None) -> dict:
+    """Check a decoded message of `kind`; with `serial`, its serial must be that one. Returns the message."""
+    if type(msg) is not dict:
+        raise ProtocolError(WRONG_TYPE, "", "message must be a JSON object")
+    version = msg.get("v")
+    if type(version) is not int or version != VERSION:
+        raise ProtocolError(BAD_VERSION, "v", "must be %d" % VERSION)
+    own = msg.get("serial")
+    if not topics.valid_serial(own):  # type: ignore[arg-type]
+        raise ProtocolError(
+            WRONG_TYPE if type(own) is not str else SERIAL_MISMATCH,
+            "serial",
+            "must be 4-32 characters of A-Z, 0-9 and '-'",
+        )
+    if serial is not None and own != serial:
+        raise ProtocolError(SERIAL_MISMATCH, "serial", "differs from the topic's serial")
+    VALIDATORS[kind](msg)
+    return msg
+
+
+def decode(name: bytes | str, payload: bytes | str) -> tuple[str, str, dict]:
+    """Parse and validate one MQTT message; return (serial, kind, message) or raise ProtocolError."""
+    serial, kind = topics.parse(name)
+    if len(payload) > MAX_BYTES[kind]:
+        raise ProtocolError(TOO_LARGE, "", "payload over %d bytes" % MAX_BYTES[kind])
+    try:
+        msg = json.loads(payload)
+    except Exception:  # ValueError, UnicodeError, RecursionError, MemoryError: all mean "not our JSON"
+        raise ProtocolError(BAD_JSON, "", "payload is not valid JSON") from None
+    return serial, kind, validate(kind, msg, serial)
