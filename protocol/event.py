@@ -8,6 +8,7 @@ terminal whose flash was wiped starts a new journal id instead of reusing old ke
 
 from protocol import schema as s
 
+OPEN = "open"
 SALE = "sale"
 VOID = "void"
 REFUND = "refund"
@@ -52,16 +53,23 @@ PAYMENT_LINE = (
     ("approval", s.STR, False, 1, 12),
 )
 
+# A sale's cart and totals: journaled when the cashier moves to payment (OPEN), and again with the
+# payments when it closes (SALE). An OPEN without a SALE or VOID after it is a sale in flight.
+_TOTALS = (
+    s.RECEIPT,
+    ("items", s.LIST, True, 200, ITEM),
+    ("subtotal", s.INT, True) + _MONEY,
+    ("discount", s.INT, True) + _MONEY,
+    ("tax", s.INT, True) + _MONEY,
+    ("tax_rate_bp", s.INT, True, 0, 10000),  # basis points: PPN 11% = 1100
+    ("tax_inclusive", s.BOOL, True),
+    ("total", s.INT, True) + _MONEY,
+)
+
 DATA = {
-    SALE: (
-        s.RECEIPT,
-        ("items", s.LIST, True, 200, ITEM),
-        ("subtotal", s.INT, True) + _MONEY,
-        ("discount", s.INT, True) + _MONEY,
-        ("tax", s.INT, True) + _MONEY,
-        ("tax_rate_bp", s.INT, True, 0, 10000),  # basis points: PPN 11% = 1100
-        ("tax_inclusive", s.BOOL, True),
-        ("total", s.INT, True) + _MONEY,
+    OPEN: _TOTALS,
+    SALE: _TOTALS
+    + (
         ("payments", s.LIST, True, 8, PAYMENT_LINE),
         ("paid", s.INT, True) + _MONEY,
         ("outstanding", s.INT, True) + _MONEY,
@@ -75,12 +83,12 @@ DATA = {
         ("method", s.ENUM, True, METHODS),
         ("reason", s.STR, False, 1, 64),
     ),
-    PAYMENT: (
-        s.RECEIPT,
-        ("method", s.ENUM, True, METHODS),
-        ("amount", s.INT, True, 1, s.MONEY_MAX),
+    # One payment attempt on an open sale: a QRIS shown (pending) then confirmed, expired or cancelled;
+    # cash and card are confirmed at once.
+    PAYMENT: (s.RECEIPT,)
+    + PAYMENT_LINE
+    + (
         ("status", s.ENUM, True, ("pending", "confirmed", "expired", "cancelled")),
-        ("ref", s.STR, False, 1, 64),
         ("qr", s.STR, False, 1, 512),
     ),
     RECEIPT: (
@@ -132,11 +140,15 @@ def validate(msg: dict) -> None:
             s.fail("jid", "must be 8 lowercase hex digits")
     kind = msg["type"]
     data = s.check(msg["data"], DATA[kind], "data")
+    if kind == OPEN or kind == SALE:
+        _check_totals(data)
     if kind == SALE:
-        _validate_sale(data)
+        _check_payments(data)
+    elif kind == PAYMENT:
+        _check_card(data, "data")
 
 
-def _validate_sale(data: dict) -> None:
+def _check_totals(data: dict) -> None:
     subtotal = 0
     for item in data["items"]:
         subtotal += item["qty"] * item["unit_price"] - item.get("discount", 0)
@@ -145,15 +157,22 @@ def _validate_sale(data: dict) -> None:
     expected = data["subtotal"] - data["discount"] + (0 if data["tax_inclusive"] else data["tax"])
     if expected != data["total"]:
         s.fail("data.total", "does not equal subtotal - discount (+ tax when exclusive)")
+
+
+def _check_card(line: dict, where: str) -> None:
+    last4 = line.get("last4")
+    if last4 is not None and not _digits(last4):
+        s.fail(where + ".last4", "must be 4 digits")
+    token = line.get("token")
+    if token is not None and len(token) >= 12 and _digits(token):
+        s.fail(where + ".token", "looks like a card number; only a token may be sent")
+
+
+def _check_payments(data: dict) -> None:
     paid = 0
     for i, line in enumerate(data["payments"]):
         paid += line["amount"]
-        last4 = line.get("last4")
-        if last4 is not None and not _digits(last4):
-            s.fail("data.payments[%d].last4" % i, "must be 4 digits")
-        token = line.get("token")
-        if token is not None and len(token) >= 12 and _digits(token):
-            s.fail("data.payments[%d].token" % i, "looks like a card number; only a token may be sent")
+        _check_card(line, "data.payments[%d]" % i)
     if paid != data["paid"]:
         s.fail("data.paid", "does not equal the sum of the payments")
     if data["paid"] + data["outstanding"] != data["total"]:
