@@ -61,8 +61,13 @@ def _qr_fn(fn, payload):
 def qr_native(data, module_dots=6, ec=b"1"):
     """QR with the printer's own encoder (GS ( k): model 2, module size, EC level M, store, print."""
     body = data.encode() if isinstance(data, str) else data
-    return (_qr_fn(0x41, b"2\x00") + _qr_fn(0x43, bytes((module_dots,))) + _qr_fn(0x45, ec)
-            + _qr_fn(0x50, b"0" + body) + _qr_fn(0x51, b"0"))
+    return (
+        _qr_fn(0x41, b"2\x00")
+        + _qr_fn(0x43, bytes((module_dots,)))
+        + _qr_fn(0x45, ec)
+        + _qr_fn(0x50, b"0" + body)
+        + _qr_fn(0x51, b"0")
+    )
 
 
 def raster_header(width_bytes, height):

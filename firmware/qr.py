@@ -198,7 +198,7 @@ class QR:
         k = 0
         for i in range(nblocks):
             dlen = short_len - ecc_len + (0 if i < short_count else 1)
-            block = data[k:k + dlen]
+            block = data[k : k + dlen]
             k += dlen
             blocks.append((block, _rs_remainder(block, divisor)))
         out = bytearray(raw)

@@ -1,0 +1,237 @@
+"""The unix board: a simulated terminal for tests, benchmarks and virtual terminals.
+
+    micropython main.py --dev DIR [--script FILE|-] [--clock UNIX] [--stay]
+
+DIR/flash is the flash (identity.json, config.json, journal/), DIR/printer.bin receives the printed
+ESC/POS bytes, DIR/display.log every display update. The cashier is a script: whitespace-separated keys
+("2*1A", "B", "1#") and directives:
+    !paper=out|low|ok   set the paper sensor (ok loads a new roll)
+    !paper_after=N      the roll runs out after N more printed bytes
+    !confirm[=REF]      the acquirer confirms the pending QRIS (tests inject through the board)
+    !card=approve|decline   the card reader's next answer
+    !battery=N          battery percent
+    !sleep=MS           the cashier waits
+    !idle               the cashier waits until the till has handled everything
+"""
+
+import asyncio
+import gc
+import os
+import sys
+import time
+
+import escpos
+
+_BUFFER = 512  # the simulated printer's receive buffer, as small as cheap printers have
+
+
+def _mkdir(path):
+    try:
+        os.mkdir(path)
+    except OSError:
+        pass
+
+
+class SimPrinterPort:
+    """A thermal printer on a UART: prints to a file, has a paper sensor and a small receive buffer.
+
+    While the paper is out it keeps what arrives in its buffer (printed when paper is loaded) and loses
+    anything beyond, as a real printer does: `lost` counts those bytes.
+    """
+
+    def __init__(self, path):
+        self.out = open(path, "ab")
+        self.paper = "ok"
+        self.paper_left = -1  # bytes until the roll runs out; -1: plenty
+        self.held = bytearray()
+        self.lost = 0
+        self._answer = None
+
+    def write(self, data):
+        if data == escpos.STATUS_PAPER:
+            self._answer = 0x60 if self.paper == "out" else (0x0C if self.paper == "low" else 0x00)
+            return
+        if self.paper == "out":
+            room = _BUFFER - len(self.held)
+            self.held.extend(data[:room])
+            self.lost += max(0, len(data) - room)
+            return
+        if 0 <= self.paper_left < len(data):
+            self._print(data[: self.paper_left])
+            self.paper = "out"
+            rest = data[self.paper_left :]
+            self.paper_left = -1
+            self.write(rest)
+            return
+        if self.paper_left >= 0:
+            self.paper_left -= len(data)
+        self._print(data)
+
+    def _print(self, data):
+        self.out.write(data)
+        self.out.flush()
+
+    def read_byte(self, timeout_ms):
+        answer = self._answer
+        self._answer = None
+        return answer
+
+    def load_paper(self):
+        self.paper = "ok"
+        self.paper_left = -1
+        held = bytes(self.held)
+        self.held = bytearray()
+        self._print(held)
+
+
+class SimDisplay:
+    def __init__(self, path):
+        self.log = open(path, "a")
+        self.lines = ("", "")
+
+    def show(self, top, bottom=""):
+        self.lines = (top, bottom)
+        self.log.write(top + " | " + bottom + "\n")
+        self.log.flush()
+
+
+class SimCardReader:
+    """An approved external card reader: answers with a token, the last 4 digits and an approval code."""
+
+    def __init__(self, board):
+        self.board = board
+        self.answers = []
+
+    async def charge(self, amount, reference):
+        await asyncio.sleep_ms(10)
+        answer = self.answers.pop(0) if self.answers else "approve"
+        if answer != "approve":
+            return None
+        token = "tok_%08x" % int.from_bytes(self.board.random(4), "big")
+        return {"token": token, "last4": "4242", "approval": "%06X" % (amount % 0xFFFFFF)}
+
+
+class Board:
+    def __init__(self, argv=None):
+        args = _parse(argv if argv is not None else sys.argv[1:])
+        self.dev = args.get("dev", "dev")
+        _mkdir(self.dev)
+        self.flash_root = self.dev + "/flash"
+        _mkdir(self.flash_root)
+        self.script = args.get("script")
+        self.stay = "stay" in args
+        self.printer_port = SimPrinterPort(self.dev + "/printer.bin")
+        self.display = SimDisplay(self.dev + "/display.log")
+        self.card_reader = SimCardReader(self)
+        self._battery = 87
+        self._t0 = time.ticks_ms()
+        self._base = int(args["clock"]) if "clock" in args else int(time.time())
+        # A marker left by a run that did not stop cleanly means it died: a crash or a power cut.
+        marker = self.dev + "/running"
+        try:
+            os.stat(marker)
+            self.boot_reason = "crash"
+        except OSError:
+            self.boot_reason = "power_on"
+        with open(marker, "w") as f:
+            f.write("1")
+
+    def now(self):
+        return self._base + time.ticks_diff(time.ticks_ms(), self._t0) // 1000
+
+    def set_clock(self, t):
+        self._base = t
+        self._t0 = time.ticks_ms()
+
+    def battery(self):
+        return self._battery, False
+
+    def mem_free(self):
+        return gc.mem_free()
+
+    def random(self, n):
+        return os.urandom(n)
+
+    def hw_id(self):
+        # Stands in for machine.unique_id(): drawn once per simulated device, kept outside its flash.
+        path = self.dev + "/hwid"
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            value = "".join("%02x" % b for b in os.urandom(6))
+            with open(path, "w") as f:
+                f.write(value)
+            return value
+
+    def log_exception(self, e):
+        sys.print_exception(e)
+
+    def shutdown(self):
+        try:
+            os.remove(self.dev + "/running")
+        except OSError:
+            pass
+
+    async def run(self, till):
+        """Feed the scripted cashier to the till; return when the script is done (unless --stay)."""
+        if self.script:
+            text = sys.stdin.read() if self.script == "-" else open(self.script).read()
+            for token in text.split():
+                if token[0] == "!":
+                    await self._directive(token[1:], till)
+                    continue
+                for k in token:
+                    await _until_idle(till, 300)
+                    till.inbox.put(("key", k))
+            await _until_idle(till, None)
+        while self.stay:
+            await asyncio.sleep(1)
+
+    async def _directive(self, text, till):
+        name, _, value = text.partition("=")
+        port = self.printer_port
+        if name == "paper":
+            if value == "ok":
+                port.load_paper()
+            else:
+                port.paper = value
+        elif name == "paper_after":
+            port.paper_left = int(value)
+        elif name == "confirm":
+            await _until_idle(till, 300)
+            till.inbox.put(("confirm", {"ref": value or None}))
+        elif name == "card":
+            self.card_reader.answers.append(value)
+        elif name == "battery":
+            self._battery = int(value)
+        elif name == "sleep":
+            await asyncio.sleep_ms(int(value))
+        elif name == "idle":
+            await _until_idle(till, None)
+        else:
+            raise ValueError("unknown script directive !" + text)
+
+
+async def _until_idle(till, limit_ms):
+    """Wait until the till has handled everything, or `limit_ms` (the cashier types ahead after that)."""
+    waited = 0
+    while not till.idle():
+        await asyncio.sleep_ms(5)
+        waited += 5
+        if limit_ms is not None and waited >= limit_ms:
+            return
+
+
+def _parse(argv):
+    args = {}
+    i = 0
+    while i < len(argv):
+        name = argv[i].lstrip("-")
+        if name == "stay":
+            args[name] = True
+            i += 1
+        else:
+            args[name] = argv[i + 1]
+            i += 2
+    return args

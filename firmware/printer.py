@@ -1,0 +1,56 @@
+"""Printer driver: sends ESC/POS chunks, and stops while the paper is out.
+
+The port (from the board) has write(bytes) and read_byte(timeout_ms). Before every CHECK_EVERY bytes the
+driver asks the paper sensor (DLE EOT 4); when the paper is out it stops sending, tells the cashier
+through `on_paper(True)`, polls until paper is back, calls `on_paper(False)` and carries on where it
+stopped. A printer's receive buffer holds what was sent since the last check, so nothing is lost.
+"""
+
+import asyncio
+
+import escpos
+from micropython import const
+
+CHECK_EVERY = const(256)
+_POLL_MS = const(200)
+
+
+class Printer:
+    def __init__(self, port, on_paper=None):
+        self.port = port
+        self.on_paper = on_paper
+        self.paper = "unknown"
+        self.bytes_sent = 0
+
+    def status(self):
+        """Ask the paper sensor: 'ok', 'low', 'out' or 'unknown' (no answer)."""
+        self.port.write(escpos.STATUS_PAPER)
+        self.paper = escpos.paper_status(self.port.read_byte(100))
+        return self.paper
+
+    async def _ready(self):
+        if self.status() != "out":
+            return
+        if self.on_paper:
+            self.on_paper(True)
+        while self.status() == "out":
+            await asyncio.sleep_ms(_POLL_MS)
+        if self.on_paper:
+            self.on_paper(False)
+
+    def kick_drawer(self):
+        self.port.write(escpos.drawer_kick())
+
+    async def run(self, chunks):
+        """Print every chunk of the iterable; return the number of bytes sent."""
+        sent = 0
+        since_check = CHECK_EVERY
+        for chunk in chunks:
+            if since_check + len(chunk) > CHECK_EVERY:
+                await self._ready()
+                since_check = 0
+            self.port.write(chunk)
+            sent += len(chunk)
+            since_check += len(chunk)
+        self.bytes_sent += sent
+        return sent

@@ -1,0 +1,586 @@
+"""The cashier's till: an explicit state machine from cart to payment to receipt.
+
+Everything that happens to the till arrives through one inbox and is handled in order by one task:
+keys, payment confirmations, commands, and the QRIS timeout. Every business event is journaled before
+it is acted on (money taken, drawer opened, receipt printed), so after a power cut `recover()` finds the
+sale in flight and completes it (a payment was confirmed) or voids it (none was), and prints what was
+closed but not printed.
+
+Keypad (4x4: 0-9 * # A B C D):
+    [qty *] plu A      add a product from the price list      [qty *] amount #   add an open amount
+    B                  to payment: 1 cash, 2 QRIS, 3 card, 4 down payment; C voids the sale
+    cash: amount # (or # alone for the exact amount)          down payment: amount #
+    C                  clear the entry, empty the cart, cancel a QRIS, leave a menu
+    D 1 [no] #         reprint (no number: the last receipt)  D 2 no #   refund a receipt
+    D 3 amount #       discount on the sale in Rupiah         D 4 pct #  discount in percent
+"""
+
+import asyncio
+import json
+import time
+
+import money
+import receipt
+from journal import JournalFull
+from micropython import const
+
+from protocol import event as ev
+from protocol import qris
+
+IDLE = "idle"
+CART = "cart"
+PAY = "pay"
+TENDER = "tender"
+DOWN = "down"
+AWAIT_QR = "await_qr"
+MENU = "menu"
+MENU_INPUT = "menu_input"
+
+_MAX_DIGITS = const(12)
+_MAX_ITEMS = const(200)
+_MAX_QTY = const(9999)
+
+
+class Inbox:
+    """A FIFO the till's task waits on; put() never blocks, so any task or callback can feed it."""
+
+    def __init__(self):
+        self.items = []
+        self._flag = asyncio.Event()
+
+    def put(self, item):
+        self.items.append(item)
+        self._flag.set()
+
+    async def get(self, timeout_s=None):
+        while not self.items:
+            self._flag.clear()
+            if timeout_s is None:
+                await self._flag.wait()
+            else:
+                await asyncio.wait_for(self._flag.wait(), timeout_s)
+        return self.items.pop(0)
+
+
+def _encode(msg):
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
+class Till:
+    def __init__(self, board, cfg, journal, printer, serial):
+        self.board = board
+        self.cfg = cfg
+        self.journal = journal
+        self.printer = printer
+        self.serial = serial
+        self.inbox = Inbox()
+        self.state = IDLE
+        self.busy = False
+        self.locked = False
+        self.entry = ""
+        self.qty = 1
+        self.items = []
+        self.discount = 0
+        self.sale = None  # the open sale's totals, once journaled
+        self.payments = []  # confirmed payment lines of the open sale
+        self.pending = None  # the QRIS payment waiting for confirmation
+        self.menu = None
+        self.last_receipt = None
+        self.qr_attempts = 0
+        printer.on_paper = self._paper_alert
+
+    # -- journal and display ------------------------------------------------------------------------------
+
+    def record(self, kind, data):
+        """Journal one event; returns its sequence number. Called before the event is acted on."""
+        seq = self.journal.next_seq
+        msg = ev.build(self.serial, self.board.now(), self.journal.jid, seq, kind, data)
+        return self.journal.append(_encode(msg))
+
+    def show(self, top, bottom=""):
+        self.board.display.show(top, bottom)
+
+    def _paper_alert(self, out):
+        try:
+            self.record(ev.FAULT, {"code": "paper_out", "active": out})
+        except JournalFull:
+            pass  # the alert on the display matters more than its record
+        if out:
+            self.show("KERTAS HABIS", "Isi kertas printer")
+        else:
+            self.show("Kertas OK", "Mencetak...")
+
+    # -- the task --------------------------------------------------------------------------------------
+
+    def idle(self):
+        """True when nothing is queued and nothing is being handled."""
+        return not self.busy and not self.inbox.items
+
+    async def run(self):
+        """Handle inbox items forever; an error in one item is shown and never stops the till."""
+        while True:
+            timeout = None
+            if self.pending is not None:
+                timeout = max(0, time.ticks_diff(self.pending["deadline"], time.ticks_ms())) / 1000
+            self.busy = False
+            try:
+                item = await self.inbox.get(timeout)
+            except asyncio.TimeoutError:
+                item = ("timeout",)
+            self.busy = True
+            try:
+                await self.handle(item)
+            except JournalFull:
+                self.show("MEMORI PENUH", "Hubungkan jaringan")
+            except Exception as e:  # keep selling: one bad item must not stop the terminal
+                self.show("ERROR", str(e)[:32])
+                self.board.log_exception(e)
+
+    async def handle(self, item):
+        kind = item[0]
+        if kind == "key":
+            await self.key(item[1])
+        elif kind == "confirm":
+            await self.confirm(item[1], item[2] if len(item) > 2 else None)
+        elif kind == "timeout":
+            if self.pending is not None and time.ticks_diff(self.pending["deadline"], time.ticks_ms()) <= 0:
+                self._end_qr("expired")
+                self.show("QRIS kedaluwarsa", "Pilih cara bayar")
+        elif kind == "call":
+            await item[1]()
+
+    # -- keys ------------------------------------------------------------------------------------------
+
+    async def key(self, k):
+        state = self.state
+        if "0" <= k <= "9" and state in (IDLE, CART, TENDER, DOWN, MENU_INPUT):
+            if len(self.entry) < _MAX_DIGITS:
+                self.entry += k
+            self.show(self._prompt(), self.entry)
+            return
+        if self.locked and state in (IDLE, CART):
+            self.entry = ""
+            self.show("TERKUNCI", "Hubungi Biz Support")
+            return
+        if state in (IDLE, CART):
+            await self._key_cart(k)
+        elif state == PAY:
+            await self._key_pay(k)
+        elif state == TENDER or state == DOWN:
+            await self._key_amount(k)
+        elif state == AWAIT_QR:
+            if k == "C":
+                self._end_qr("cancelled")
+                self.show("QRIS dibatalkan", "Pilih cara bayar")
+        elif state == MENU:
+            self._key_menu(k)
+        elif state == MENU_INPUT:
+            await self._key_menu_input(k)
+
+    def _prompt(self):
+        return {
+            TENDER: "Tunai (#=pas)",
+            DOWN: "Jumlah DP",
+            MENU_INPUT: "Nomor/jumlah",
+        }.get(self.state, "Harga/PLU")
+
+    def _take_entry(self):
+        value = int(self.entry) if self.entry else 0
+        self.entry = ""
+        return value
+
+    async def _key_cart(self, k):
+        if k == "*":
+            self.qty = max(1, min(_MAX_QTY, self._take_entry()))
+            self.show("Jumlah x%d" % self.qty)
+        elif k == "A" or k == "#":
+            value = self._take_entry()
+            if k == "A":
+                product = None
+                for p in self.cfg["products"]:
+                    if p.get("plu") == value:
+                        product = p
+                if product is None:
+                    self.show("PLU %d tidak ada" % value)
+                    return
+                line = {"name": product["name"][:48], "qty": self.qty, "unit_price": product["price"]}
+                line["sku"] = str(value)
+            else:
+                if value <= 0:
+                    self.show("Ketik harga", "lalu #")
+                    return
+                line = {"name": "Barang", "qty": self.qty, "unit_price": value}
+            if len(self.items) >= _MAX_ITEMS:
+                self.show("Keranjang penuh")
+                return
+            self.items.append(line)
+            self.qty = 1
+            self.state = CART
+            self.show(line["name"][:16], money.rupiah(self._totals()[4]))
+        elif k == "B":
+            if self.items:
+                self._open_sale()
+            else:
+                self.show("Keranjang kosong")
+        elif k == "C":
+            if self.entry or self.qty != 1:
+                self.entry = ""
+                self.qty = 1
+            else:
+                self._reset()
+                self.show("Dibatalkan")
+        elif k == "D":
+            self.state = MENU
+            self.show("1Cetak 2Refund", "3Disk Rp 4Disk %")
+
+    async def _key_pay(self, k):
+        outstanding = self._outstanding()
+        if k == "1":
+            self.state = TENDER
+            self.show("Tunai (#=pas)", money.rupiah(outstanding))
+        elif k == "2":
+            await self._start_qr(outstanding)
+        elif k == "3":
+            await self._card(outstanding)
+        elif k == "4":
+            self.state = DOWN
+            self.show("Jumlah DP", "< " + money.rupiah(outstanding))
+        elif k == "C":
+            await self._void("dibatalkan kasir")
+
+    async def _key_amount(self, k):
+        outstanding = self._outstanding()
+        if k == "C":
+            self.entry = ""
+            self.state = PAY
+            self._show_pay()
+        elif k != "#":
+            return
+        elif self.state == TENDER:
+            tendered = self._take_entry() if self.entry else outstanding
+            if tendered < outstanding:
+                self.show("Uang kurang", money.rupiah(outstanding))
+                return
+            line = {"method": "cash", "amount": outstanding, "tendered": tendered, "change": tendered - outstanding}
+            self._confirmed(line)
+            self.printer.kick_drawer()
+            await self._close()
+        else:
+            amount = self._take_entry()
+            if not 0 < amount < outstanding:
+                self.show("DP harus < total", money.rupiah(outstanding))
+                return
+            self._confirmed({"method": "cash", "amount": amount, "tendered": amount, "change": 0})
+            self.printer.kick_drawer()
+            await self._close()
+
+    def _key_menu(self, k):
+        if k == "C":
+            self.state = CART if self.items else IDLE
+            self.show("")
+        elif k in "1234":
+            if k in "34" and not self.items:
+                self.show("Keranjang kosong")
+                self.state = IDLE
+                return
+            self.menu = k
+            self.entry = ""
+            self.state = MENU_INPUT
+            self.show(("Cetak ulang no", "Refund no", "Diskon Rp", "Diskon %")[int(k) - 1])
+
+    async def _key_menu_input(self, k):
+        if k == "C":
+            self.entry = ""
+            self.state = CART if self.items else IDLE
+            return
+        if k != "#":
+            return
+        had_entry = bool(self.entry)
+        value = self._take_entry()
+        menu = self.menu
+        self.state = CART if self.items else IDLE
+        if menu == "1":
+            number = self._receipt_no(value) if had_entry else self.last_receipt
+            await self.reprint(number)
+        elif menu == "2":
+            await self.refund(self._receipt_no(value))
+        else:
+            subtotal = self._totals()[0]
+            discount = value if menu == "3" else money.percent_of(subtotal, min(value, 100))
+            if discount > subtotal:
+                self.show("Diskon > subtotal")
+                return
+            self.discount = discount
+            self.show("Diskon " + money.rupiah(discount), money.rupiah(self._totals()[4]))
+
+    # -- sale ------------------------------------------------------------------------------------------
+
+    def _receipt_no(self, seq):
+        return "%s-%06d" % (self.cfg["receipt_prefix"], seq)
+
+    def _totals(self):
+        subtotal = 0
+        for line in self.items:
+            subtotal += line["qty"] * line["unit_price"] - line.get("discount", 0)
+        taxable = subtotal - self.discount
+        rate = self.cfg["tax_rate_bp"]
+        inclusive = self.cfg["tax_inclusive"]
+        tax = money.tax(taxable, rate, inclusive)
+        return subtotal, self.discount, tax, rate, taxable + (0 if inclusive else tax), inclusive
+
+    def _open_sale(self):
+        if not self.journal.has_room():
+            self.show("MEMORI PENUH", "Hubungkan jaringan")
+            return
+        subtotal, discount, tax, rate, total, inclusive = self._totals()
+        self.sale = {
+            # Receipt numbers are the journal sequence of the sale's first record: unique across reboots.
+            "receipt": self._receipt_no(self.journal.next_seq),
+            "items": self.items,
+            "subtotal": subtotal,
+            "discount": discount,
+            "tax": tax,
+            "tax_rate_bp": rate,
+            "tax_inclusive": inclusive,
+            "total": total,
+        }
+        self.record(ev.OPEN, self.sale)
+        self.payments = []
+        self.qr_attempts = 0
+        self.state = PAY
+        self._show_pay()
+
+    def _show_pay(self):
+        self.show("Bayar " + money.rupiah(self._outstanding()), "1Tunai 2QRIS 3Krt 4DP")
+
+    def _outstanding(self):
+        paid = 0
+        for p in self.payments:
+            paid += p["amount"]
+        return self.sale["total"] - paid
+
+    def _confirmed(self, line):
+        data = {"receipt": self.sale["receipt"], "status": "confirmed"}
+        data.update(line)
+        self.record(ev.PAYMENT, data)
+        self.payments.append(line)
+
+    async def _close(self):
+        sale = dict(self.sale)
+        paid = 0
+        for p in self.payments:
+            paid += p["amount"]
+        outstanding = sale["total"] - paid
+        sale["payments"] = self.payments
+        sale["paid"] = paid
+        sale["outstanding"] = outstanding
+        sale["status"] = ev.PAID if outstanding == 0 else (ev.PARTIALLY_PAID if paid else ev.UNPAID)
+        self.record(ev.SALE, sale)
+        self.last_receipt = sale["receipt"]
+        change = 0
+        for p in self.payments:
+            change += p.get("change", 0)
+        self._reset()
+        self.show("Kembali " + money.rupiah(change) if change else "Terima kasih", sale["status"])
+        await self._print(ev.SALE, sale, self.board.now(), False)
+
+    async def _void(self, reason):
+        data = {"receipt": self.sale["receipt"], "total": self.sale["total"], "reason": reason}
+        self.record(ev.VOID, data)
+        self._reset()
+        self.show("Transaksi batal", data["receipt"])
+        await self._print(ev.VOID, data, self.board.now(), False)
+
+    def _reset(self):
+        self.state = IDLE
+        self.items = []
+        self.discount = 0
+        self.sale = None
+        self.payments = []
+        self.pending = None
+        self.entry = ""
+        self.qty = 1
+
+    async def _print(self, kind, data, ts, copy):
+        sent = await self.printer.run(receipt.LAYOUTS[kind](self.cfg, data, ts, copy))
+        self.record(ev.RECEIPT, {"receipt": data["receipt"], "copy": copy, "of": kind, "bytes": sent})
+        return sent
+
+    # -- QRIS and card ---------------------------------------------------------------------------------
+
+    async def _start_qr(self, amount):
+        if not self.cfg["qris_static"]:
+            self.show("QRIS belum diatur")
+            return
+        payload = qris.to_dynamic(self.cfg["qris_static"], amount)
+        self.qr_attempts += 1
+        ref = "%s/%d" % (self.sale["receipt"], self.qr_attempts)
+        data = {"receipt": self.sale["receipt"], "method": "qris", "amount": amount, "status": "pending"}
+        data["ref"] = ref
+        data["qr"] = payload
+        self.record(ev.PAYMENT, data)
+        timeout = self.cfg["qris_timeout_s"]
+        self.pending = {"amount": amount, "ref": ref, "deadline": time.ticks_add(time.ticks_ms(), timeout * 1000)}
+        self.state = AWAIT_QR
+        self.show("Scan QRIS", money.rupiah(amount))
+        now = self.board.now()
+        await self.printer.run(receipt.qris_slip(self.cfg, self.sale["receipt"], amount, payload, now, timeout))
+
+    def _end_qr(self, status):
+        p = self.pending
+        data = {"receipt": self.sale["receipt"], "method": "qris", "amount": p["amount"], "status": status}
+        data["ref"] = p["ref"]
+        self.record(ev.PAYMENT, data)
+        self.pending = None
+        self.state = PAY
+
+    async def confirm(self, c, reply=None):
+        """A QRIS (or pay link) confirmation: {receipt, amount, ref}; receipt and amount None = the pending one.
+
+        `reply(ok, error, detail)` answers whoever sent it. A confirmation with nothing pending is refused:
+        the fleet turns such a payment into a fix-payment case, it is never silently dropped.
+        """
+        p = self.pending
+        if p is None or self.state != AWAIT_QR:
+            return _answer(reply, False, "rejected", "no QRIS payment is pending")
+        if c.get("receipt") not in (None, self.sale["receipt"]) or c.get("amount") not in (None, p["amount"]):
+            return _answer(reply, False, "rejected", "receipt or amount differs from the pending payment")
+        line = {"method": "qris", "amount": p["amount"], "ref": c.get("ref") or p["ref"]}
+        self.pending = None
+        self._confirmed(line)
+        _answer(reply, True, None, None)
+        await self._close()
+
+    async def _card(self, amount):
+        reader = self.board.card_reader
+        if reader is None:
+            self.show("Tanpa pembaca", "kartu")
+            return
+        self.show("Tempel kartu", money.rupiah(amount))
+        result = await reader.charge(amount, self.sale["receipt"])
+        if not result:
+            self.show("Kartu ditolak", "Pilih cara bayar")
+            return
+        # Only what PCI allows to be kept: the reader's token, the last 4 digits, the approval code.
+        last4 = str(result.get("last4", ""))[-4:]
+        line = {"method": "card", "amount": amount, "token": str(result["token"])[:64], "last4": last4}
+        line["approval"] = str(result.get("approval", ""))[:12]
+        self._confirmed(line)
+        await self._close()
+
+    # -- after the sale: reprint and refund -------------------------------------------------------------
+
+    def find(self, number, kinds=(ev.SALE, ev.REFUND, ev.VOID)):
+        """The last journaled (type, data, ts) with receipt `number` among `kinds`, or None."""
+        needle = ('"receipt":"%s"' % number).encode()
+        found = None
+        for _seq, payload in self.journal.records():
+            if needle not in payload:
+                continue
+            msg = json.loads(bytes(payload))
+            if msg["type"] in kinds and msg["data"]["receipt"] == number:
+                found = (msg["type"], msg["data"], msg["ts"])
+        return found
+
+    def refunded(self, original):
+        needle = ('"original":"%s"' % original).encode()
+        total = 0
+        for _seq, payload in self.journal.records():
+            if needle in payload:
+                msg = json.loads(bytes(payload))
+                if msg["type"] == ev.REFUND and msg["data"]["original"] == original:
+                    total += msg["data"]["amount"]
+        return total
+
+    async def reprint(self, number):
+        """Print a copy of receipt `number` marked as a copy. Returns (ok, detail)."""
+        found = self.find(number) if number else None
+        if found is None:
+            self.show("Struk tidak ada", number or "")
+            return False, "receipt not on this terminal"
+        kind, data, ts = found
+        self.show("Cetak ulang", number)
+        await self._print(kind, data, ts, True)
+        return True, None
+
+    async def refund(self, original, reason="permintaan pelanggan"):
+        """Refund what is left of sale `original` with its own receipt. Returns (ok, detail)."""
+        found = self.find(original, (ev.SALE,))
+        if found is None:
+            self.show("Struk tidak ada", original)
+            return False, "receipt not on this terminal"
+        data = found[1]
+        amount = data["paid"] - self.refunded(original)
+        if amount <= 0:
+            self.show("Sudah direfund", original)
+            return False, "already refunded"
+        method = data["payments"][0]["method"] if data["payments"] else "cash"
+        refund = {"receipt": self._receipt_no(self.journal.next_seq), "original": original, "amount": amount}
+        refund["method"] = method
+        refund["reason"] = reason
+        self.record(ev.REFUND, refund)
+        if method == "cash":
+            self.printer.kick_drawer()
+        self.show("Refund " + money.rupiah(amount), original)
+        await self._print(ev.REFUND, refund, self.board.now(), False)
+        return True, None
+
+    # -- recovery --------------------------------------------------------------------------------------
+
+    async def recover(self):
+        """After boot: finish or void the sale in flight and print what was closed but never printed."""
+        inflight = None
+        payments = []
+        pending = None
+        unprinted = None
+        for _seq, payload in self.journal.records():
+            if b'"type":"fault"' in payload:
+                continue
+            msg = json.loads(bytes(payload))
+            kind = msg["type"]
+            data = msg["data"]
+            if kind == ev.OPEN:
+                inflight, payments, pending = data, [], None
+            elif kind == ev.PAYMENT:
+                if inflight is None or data["receipt"] != inflight["receipt"]:
+                    continue
+                if data["status"] == "confirmed":
+                    line = {}
+                    for name in data:
+                        if name not in ("receipt", "status", "qr"):
+                            line[name] = data[name]
+                    payments.append(line)
+                    pending = None
+                elif data["status"] == "pending":
+                    pending = data
+                else:
+                    pending = None
+            elif kind in (ev.SALE, ev.VOID, ev.REFUND):
+                if inflight is not None and data["receipt"] == inflight["receipt"]:
+                    inflight = None
+                unprinted = (kind, data, msg["ts"])
+                if kind == ev.SALE:
+                    self.last_receipt = data["receipt"]
+            elif kind == ev.RECEIPT and not data["copy"]:
+                if unprinted is not None and unprinted[1]["receipt"] == data["receipt"]:
+                    unprinted = None
+        if inflight is not None:
+            self.sale = inflight
+            self.payments = payments
+            if payments:
+                self.show("Pemulihan daya", "Transaksi selesai")
+                await self._close()
+            else:
+                if pending is not None:
+                    self.pending = {"amount": pending["amount"], "ref": pending["ref"]}
+                    self._end_qr("cancelled")
+                await self._void("gangguan daya")
+        elif unprinted is not None:
+            kind, data, ts = unprinted
+            await self._print(kind, data, ts, False)
+
+
+def _answer(reply, ok, error, detail):
+    if reply is not None:
+        reply(ok, error, detail)
+    return ok
