@@ -40,10 +40,10 @@ def _exists(path):
         return False
 
 
-def _write_atomic(path, data):
+def _write_atomic(path, text):
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(data)
+        f.write(text.encode())
     os.rename(tmp, path)
 
 
@@ -70,23 +70,31 @@ class Journal:
         self.repaired = 0  # bytes cut off torn records at the last open
         self._segments = []  # [first_seq, last_seq, size] per segment, oldest first
         self._file = None
+        self.readonly = False
 
     # -- opening and recovery ---------------------------------------------------------------------------
 
-    def open(self, new_jid):
-        """Recover the journal (creating it when missing); `new_jid()` gives the id for a new journal."""
+    def open(self, new_jid, readonly=False):
+        """Recover the journal (creating it when missing); `new_jid()` gives the id for a new journal.
+
+        `readonly` (for tools reading a live terminal's journal): change nothing on flash; torn tails are
+        skipped instead of cut off.
+        """
+        self.readonly = readonly
+        if readonly and not _exists(self.root):
+            return self
         try:
             os.mkdir(self.root)
         except OSError:
             pass
         for name in os.listdir(self.root):
-            if name.endswith(".tmp"):  # a copy or cursor write that a power cut interrupted
+            if name.endswith(".tmp") and not readonly:  # a copy or cursor write a power cut interrupted
                 os.remove(self.root + "/" + name)
         path = self.root + "/jid"
         if _exists(path):
             with open(path) as f:
                 self.jid = f.read().strip()
-        if len(self.jid) != 8:
+        if len(self.jid) != 8 and not readonly:
             self.jid = new_jid()
             _write_atomic(path, self.jid)
         if _exists(self.root + "/cursor"):
@@ -114,7 +122,8 @@ class Journal:
             total = f.seek(0, 2)
         if good < total:
             self.repaired += total - good
-            self._copy_prefix(path, good)
+            if not self.readonly:
+                self._copy_prefix(path, good)
         return first, last, good
 
     def _copy_prefix(self, path, length):
@@ -141,14 +150,15 @@ class Journal:
                 f.seek(length + _TAIL, 1)
                 pos += _HEAD + length + _TAIL
                 continue
-            body = f.read(length + _TAIL)
-            if len(body) != length + _TAIL:
+            payload = f.read(length)
+            tail = f.read(_TAIL)
+            if len(payload) != length or len(tail) != _TAIL:
                 return
-            crc = binascii.crc32(memoryview(body)[:length], binascii.crc32(memoryview(head)[3:]))
-            if struct.unpack_from("<I", body, length)[0] != crc & 0xFFFFFFFF:
+            crc = binascii.crc32(payload, binascii.crc32(memoryview(head)[3:]))
+            if struct.unpack("<I", tail)[0] != crc & 0xFFFFFFFF:
                 return
             pos += _HEAD + length + _TAIL
-            yield seq, memoryview(body)[:length], pos
+            yield seq, payload, pos
 
     # -- writing ----------------------------------------------------------------------------------------
 
@@ -198,10 +208,7 @@ class Journal:
     # -- reading and acknowledging ----------------------------------------------------------------------
 
     def records(self, from_seq=1):
-        """Yield (seq, payload) for every record with seq >= from_seq, oldest first.
-
-        The payload is a memoryview valid until the next iteration; copy it (bytes(p)) to keep it.
-        """
+        """Yield (seq, payload bytes) for every record with seq >= from_seq, oldest first."""
         for first, last, _size in list(self._segments):
             if last and last < from_seq:
                 continue

@@ -477,7 +477,7 @@ class Till:
         for _seq, payload in self.journal.records():
             if needle not in payload:
                 continue
-            msg = json.loads(bytes(payload))
+            msg = json.loads(payload)
             if msg["type"] in kinds and msg["data"]["receipt"] == number:
                 found = (msg["type"], msg["data"], msg["ts"])
         return found
@@ -487,7 +487,7 @@ class Till:
         total = 0
         for _seq, payload in self.journal.records():
             if needle in payload:
-                msg = json.loads(bytes(payload))
+                msg = json.loads(payload)
                 if msg["type"] == ev.REFUND and msg["data"]["original"] == original:
                     total += msg["data"]["amount"]
         return total
@@ -536,7 +536,7 @@ class Till:
         for _seq, payload in self.journal.records():
             if b'"type":"fault"' in payload:
                 continue
-            msg = json.loads(bytes(payload))
+            msg = json.loads(payload)
             kind = msg["type"]
             data = msg["data"]
             if kind == ev.OPEN:

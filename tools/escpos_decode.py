@@ -14,6 +14,7 @@ class Printout:
     barcodes: list[bytes] = field(default_factory=list)
     cuts: int = 0
     drawer_kicks: int = 0
+    pages: list["Printout"] = field(default_factory=list)  # what came out between cuts
 
     @property
     def text(self) -> str:
@@ -32,13 +33,15 @@ def _need(data: bytes, i: int, n: int) -> None:
 def decode(data: bytes) -> Printout:
     """Parse a whole stream; DecodeError for a command cut short or one this firmware never sends."""
     out = Printout()
+    page = Printout()
     line = bytearray()
     stored_qr = b""
     i = 0
     while i < len(data):
         b = data[i]
         if b == 0x0A:
-            out.lines.append(line.decode("ascii", "replace"))
+            for target in (out, page):
+                target.lines.append(line.decode("ascii", "replace"))
             line = bytearray()
             i += 1
         elif b == 0x1B:
@@ -50,6 +53,7 @@ def decode(data: bytes) -> Printout:
             _need(data, i, sizes[cmd])
             if cmd == 0x70:
                 out.drawer_kicks += 1
+                page.drawer_kicks += 1
             i += sizes[cmd]
         elif b == 0x1D:
             _need(data, i, 3)
@@ -58,12 +62,20 @@ def decode(data: bytes) -> Printout:
                 i += 3
             elif cmd == 0x56:
                 out.cuts += 1
+                page.cuts = 1
+                if line:
+                    page.lines.append(line.decode("ascii", "replace"))
+                    out.lines.append(line.decode("ascii", "replace"))
+                    line = bytearray()
+                out.pages.append(page)
+                page = Printout()
                 i += 4 if data[i + 2] in (65, 66) else 3
             elif cmd == 0x6B:
                 _need(data, i, 4)
                 n = data[i + 3]
                 _need(data, i, 4 + n)
-                out.barcodes.append(bytes(data[i + 4 : i + 4 + n]))
+                for target in (out, page):
+                    target.barcodes.append(bytes(data[i + 4 : i + 4 + n]))
                 i += 4 + n
             elif cmd == 0x28 and data[i + 2] == 0x6B:
                 _need(data, i, 7)
@@ -74,13 +86,15 @@ def decode(data: bytes) -> Printout:
                     stored_qr = bytes(data[i + 8 : i + 5 + length])
                 elif fn == 0x51:
                     out.qr_native.append(stored_qr)
+                    page.qr_native.append(stored_qr)
                 i += 5 + length
             elif cmd == 0x76 and data[i + 2] == 0x30:
                 _need(data, i, 8)
                 width = data[i + 4] | data[i + 5] << 8
                 height = data[i + 6] | data[i + 7] << 8
                 _need(data, i, 8 + width * height)
-                out.rasters.append((width, height, bytes(data[i + 8 : i + 8 + width * height])))
+                for target in (out, page):
+                    target.rasters.append((width, height, bytes(data[i + 8 : i + 8 + width * height])))
                 i += 8 + width * height
             else:
                 raise DecodeError(f"unknown GS {cmd:#x} at {i}")
@@ -91,26 +105,16 @@ def decode(data: bytes) -> Printout:
             line.append(b)
             i += 1
     if line:
-        out.lines.append(line.decode("ascii", "replace"))
+        for target in (out, page):
+            target.lines.append(line.decode("ascii", "replace"))
+    if page.lines or page.rasters or page.qr_native or page.barcodes:
+        out.pages.append(page)
     return out
 
 
 def split_receipts(data: bytes) -> list[Printout]:
-    """One Printout per paper cut (the last, uncut part too when it holds anything)."""
-    whole = decode(data)
-    receipts: list[Printout] = []
-    current = bytearray()
-    i = 0
-    # Re-decode piecewise at each cut: cheap, and keeps decode() simple.
-    for piece in data.split(b"\x1dVB\x00"):
-        current += piece
-        part = decode(bytes(current))
-        current = bytearray()
-        if part.lines or part.rasters or part.qr_native:
-            part.cuts = 1 if i < whole.cuts else 0
-            receipts.append(part)
-        i += 1
-    return receipts
+    """One Printout per paper cut, as the parser meets the cut commands (the uncut rest too, if any)."""
+    return decode(data).pages
 
 
 def raster_to_array(raster: tuple[int, int, bytes]):  # type: ignore[no-untyped-def]

@@ -85,6 +85,14 @@ def run(dev: Path, script: str, *, timeout: float = 60, **kwargs: Any) -> subpro
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def spawn(dev: Path, script: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start the terminal through a cashier script without waiting for it (to kill it, or let it run)."""
+    path = dev / "script.txt"
+    path.write_text(script)
+    argv, env = command(dev, path, **kwargs)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def _firmware_module(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"firmware_{name}", FIRMWARE / f"{name}.py")
     assert spec and spec.loader
@@ -96,9 +104,9 @@ def _firmware_module(name: str) -> ModuleType:
 def journal_records(dev: Path) -> list[tuple[int, dict[str, Any]]]:
     """(seq, event message) of every record in the terminal's journal, read with the firmware's own code."""
     journal = _firmware_module("journal").Journal(str(dev / "flash" / "journal"))
-    journal.open(lambda: "00000000")
+    journal.open(lambda: "00000000", readonly=True)
     try:
-        return [(seq, json.loads(bytes(payload))) for seq, payload in journal.records()]
+        return [(seq, json.loads(payload)) for seq, payload in journal.records()]
     finally:
         journal.close()
 

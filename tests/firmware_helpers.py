@@ -1,0 +1,41 @@
+"""Helpers for tests that run the real firmware on the real MicroPython unix port."""
+
+from pathlib import Path
+from typing import Any
+
+from protocol import codec, topics
+from tools import escpos_decode, terminal
+
+SERIAL = "TKM-58-000123"
+
+
+def new_terminal(tmp_path: Path, config: dict[str, Any] | None = None, name: str = "dev") -> Path:
+    return terminal.provision(tmp_path / name, SERIAL, config)
+
+
+def sell(dev: Path, script: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Run a cashier script to its end; return every journaled event, each checked against the contract."""
+    proc = terminal.run(dev, script, **kwargs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return events(dev)
+
+
+def events(dev: Path) -> list[dict[str, Any]]:
+    records = terminal.journal_records(dev)
+    seqs = [seq for seq, _ in records]
+    assert seqs == sorted(set(seqs)), "journal sequence numbers must be unique and increasing"
+    out = []
+    for seq, msg in records:
+        codec.validate(topics.EVENT, msg, SERIAL)
+        assert msg["seq"] == seq
+        out.append(msg)
+    return out
+
+
+def of_type(evs: list[dict[str, Any]], kind: str, **match: Any) -> list[dict[str, Any]]:
+    return [e["data"] for e in evs if e["type"] == kind and all(e["data"].get(k) == v for k, v in match.items())]
+
+
+def pages(dev: Path) -> list[escpos_decode.Printout]:
+    return escpos_decode.split_receipts(terminal.printed(dev))

