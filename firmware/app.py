@@ -18,6 +18,7 @@ async def start(board):
         return "%08x" % int.from_bytes(board.random(4), "big")
 
     journal = Journal(board.flash_root + "/journal").open(new_jid)
+    journal.after_append = getattr(board, "after_append", None)
     till = Till(board, cfg, journal, Printer(board.printer_port), ident["serial"])
     await till.recover()
     return till

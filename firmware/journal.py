@@ -71,6 +71,7 @@ class Journal:
         self._segments = []  # [first_seq, last_seq, size] per segment, oldest first
         self._file = None
         self.readonly = False
+        self.after_append = None  # test hook: called with each seq once it is on flash
 
     # -- opening and recovery ---------------------------------------------------------------------------
 
@@ -195,6 +196,8 @@ class Journal:
         segment[1] = seq
         segment[2] += size
         self.next_seq = seq + 1
+        if self.after_append is not None:
+            self.after_append(seq)
         return seq
 
     def _close_file(self):

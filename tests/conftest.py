@@ -38,3 +38,11 @@ def root() -> Path:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture(scope="session")
+def firmware_mpy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The firmware compiled with mpy-cross, laid out as on a board (built once per test session)."""
+    from tools import build_firmware
+
+    return build_firmware.build(tmp_path_factory.mktemp("firmware") / "code")

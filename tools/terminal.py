@@ -60,20 +60,20 @@ def command(
     heap: str = "1M",
     code: Path | None = None,
     stay: bool = False,
+    cut_after_seq: int = 0,
 ) -> tuple[list[str], dict[str, str]]:
-    """argv and environment that run terminal `dev` from source (or from `code`, a directory of .mpy)."""
+    """argv and environment that run terminal `dev` from source, or from `code` (a tools.build_firmware dir)."""
     code_path = str(code) if code else f"{FIRMWARE}{os.pathsep}{ROOT}"
     env = dict(os.environ, MICROPYPATH=f".frozen{os.pathsep}{code_path}")
-    main = str((code or FIRMWARE) / "main.py") if not code else "-c"
-    argv = [micropython(), "-X", f"heapsize={heap}"]
-    argv += [main, "import app; app.main()"] if code else [main]
-    argv += ["--dev", str(dev)]
+    argv = [micropython(), "-X", f"heapsize={heap}", str((code or FIRMWARE) / "main.py"), "--dev", str(dev)]
     if script is not None:
         argv += ["--script", str(script)]
     if clock is not None:
         argv += ["--clock", str(clock)]
     if stay:
         argv.append("--stay")
+    if cut_after_seq:
+        argv += ["--cut-after-seq", str(cut_after_seq)]
     return argv, env
 
 
@@ -109,6 +109,15 @@ def journal_records(dev: Path) -> list[tuple[int, dict[str, Any]]]:
         return [(seq, json.loads(payload)) for seq, payload in journal.records()]
     finally:
         journal.close()
+
+
+def journal_damage(dev: Path) -> int:
+    """Bytes of torn or corrupt records the journal holds now (0 after a clean recovery)."""
+    journal = _firmware_module("journal").Journal(str(dev / "flash" / "journal"))
+    journal.open(lambda: "00000000", readonly=True)
+    journal.close()
+    damage: int = journal.repaired
+    return damage
 
 
 def printed(dev: Path) -> bytes:

@@ -12,6 +12,7 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
     !battery=N          battery percent
     !sleep=MS           the cashier waits
     !idle               the cashier waits until the till has handled everything
+--cut-after-seq N cuts the power (a real SIGKILL) the moment journal record N is on flash.
 """
 
 import asyncio
@@ -120,6 +121,7 @@ class Board:
         _mkdir(self.flash_root)
         self.script = args.get("script")
         self.stay = "stay" in args
+        self.cut_after_seq = int(args.get("cut-after-seq", 0))
         self.printer_port = SimPrinterPort(self.dev + "/printer.bin")
         self.display = SimDisplay(self.dev + "/display.log")
         self.card_reader = SimCardReader(self)
@@ -166,6 +168,12 @@ class Board:
 
     def log_exception(self, e):
         sys.print_exception(e)
+
+    def after_append(self, seq):
+        if seq == self.cut_after_seq:
+            os.system("kill -9 $PPID")  # the shell's parent is this process: a real SIGKILL
+            while True:
+                time.sleep(1)
 
     def shutdown(self):
         try:
