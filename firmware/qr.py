@@ -334,10 +334,10 @@ def _rs_divisor(degree):
 
 def _rs_remainder(data, divisor):
     result = bytearray(len(divisor))
+    n = len(divisor)
     for b in data:
         factor = b ^ result[0]
-        result[:-1] = result[1:]
-        result[-1] = 0
-        for i in range(len(divisor)):
-            result[i] ^= _gf_mul(divisor[i], factor)
+        for i in range(n - 1):  # shift left in place: no new buffer per data byte
+            result[i] = result[i + 1] ^ _gf_mul(divisor[i], factor)
+        result[n - 1] = _gf_mul(divisor[n - 1], factor)
     return result

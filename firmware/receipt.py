@@ -75,14 +75,8 @@ def qr_chunks(cfg, payload):
     scale = max(1, min(8, dots // (symbol.size + 8)))
     width, height = symbol.raster_size(scale)
     yield escpos.raster_header(width, height)
-    batch = bytearray()
-    for row in symbol.raster_rows(scale):
-        batch.extend(row)
-        if len(batch) >= 4 * width:
-            yield bytes(batch)
-            batch = bytearray()
-    if batch:
-        yield bytes(batch)
+    # One reused row buffer: the printer driver writes each row before the next is drawn.
+    yield from symbol.raster_rows(scale)
     yield escpos.LF
 
 

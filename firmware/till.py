@@ -16,6 +16,7 @@ Keypad (4x4: 0-9 * # A B C D):
 """
 
 import asyncio
+import gc
 import json
 import time
 
@@ -135,6 +136,8 @@ class Till:
             except Exception as e:  # keep selling: one bad item must not stop the terminal
                 self.show("ERROR", str(e)[:32])
                 self.board.log_exception(e)
+            if not self.inbox.items:
+                gc.collect()  # while the cashier is idle: keeps the heap in few, large free blocks
 
     async def handle(self, item):
         kind = item[0]

@@ -6,8 +6,6 @@ serial they form the idempotency key: the fleet stores an event once however oft
 terminal whose flash was wiped starts a new journal id instead of reusing old keys.
 """
 
-from protocol import schema as s
-
 OPEN = "open"
 SALE = "sale"
 VOID = "void"
@@ -31,88 +29,101 @@ FAULTS = (
     "flash_full",
 )
 
-_MONEY = (0, s.MONEY_MAX)
+TYPES = (OPEN, SALE, VOID, REFUND, PAYMENT, RECEIPT, FAULT)
 
-ITEM = (
-    ("name", s.STR, True, 1, 48),
-    ("sku", s.STR, False, 1, 32),
-    ("qty", s.INT, True, 1, 9999),
-    ("unit_price", s.INT, True) + _MONEY,
-    ("discount", s.INT, False) + _MONEY,
-)
+_specs = None
 
-# Card data: a token, the last 4 digits and the approval code from the external reader, never a card number.
-PAYMENT_LINE = (
-    ("method", s.ENUM, True, METHODS),
-    ("amount", s.INT, True, 1, s.MONEY_MAX),
-    ("tendered", s.INT, False) + _MONEY,
-    ("change", s.INT, False) + _MONEY,
-    ("ref", s.STR, False, 1, 64),
-    ("token", s.STR, False, 1, 64),
-    ("last4", s.STR, False, 4, 4),
-    ("approval", s.STR, False, 1, 12),
-)
 
-# A sale's cart and totals: journaled when the cashier moves to payment (OPEN), and again with the
-# payments when it closes (SALE). An OPEN without a SALE or VOID after it is a sale in flight.
-_TOTALS = (
-    s.RECEIPT,
-    ("items", s.LIST, True, 200, ITEM),
-    ("subtotal", s.INT, True) + _MONEY,
-    ("discount", s.INT, True) + _MONEY,
-    ("tax", s.INT, True) + _MONEY,
-    ("tax_rate_bp", s.INT, True, 0, 10000),  # basis points: PPN 11% = 1100
-    ("tax_inclusive", s.BOOL, True),
-    ("total", s.INT, True) + _MONEY,
-)
+def specs() -> tuple:
+    """(SPEC, DATA by type, ITEM, PAYMENT_LINE): built on first use, so that a terminal that only builds
+    events never keeps the validation tables in its heap."""
+    global _specs
+    if _specs is None:
+        from protocol import schema as s
 
-DATA = {
-    OPEN: _TOTALS,
-    SALE: _TOTALS
-    + (
-        ("payments", s.LIST, True, 8, PAYMENT_LINE),
-        ("paid", s.INT, True) + _MONEY,
-        ("outstanding", s.INT, True) + _MONEY,
-        ("status", s.ENUM, True, (PAID, PARTIALLY_PAID, UNPAID)),
-    ),
-    VOID: (s.RECEIPT, ("total", s.INT, True) + _MONEY, ("reason", s.STR, False, 1, 64)),
-    REFUND: (
-        s.RECEIPT,
-        ("original", s.STR, True, 1, 24),
-        ("amount", s.INT, True, 1, s.MONEY_MAX),
-        ("method", s.ENUM, True, METHODS),
-        ("reason", s.STR, False, 1, 64),
-    ),
-    # One payment attempt on an open sale: a QRIS shown (pending) then confirmed, expired or cancelled;
-    # cash and card are confirmed at once.
-    PAYMENT: (s.RECEIPT,)
-    + PAYMENT_LINE
-    + (
-        ("status", s.ENUM, True, ("pending", "confirmed", "expired", "cancelled")),
-        ("qr", s.STR, False, 1, 512),
-    ),
-    RECEIPT: (
-        s.RECEIPT,
-        ("copy", s.BOOL, True),
-        ("of", s.ENUM, True, (SALE, VOID, REFUND, "final")),
-        ("bytes", s.INT, True, 0, 1048576),
-    ),
-    FAULT: (
-        ("code", s.ENUM, True, FAULTS),
-        ("active", s.BOOL, True),  # raised (true) or cleared (false)
-        ("detail", s.STR, False, 1, 120),
-    ),
-}
+        _MONEY = (0, s.MONEY_MAX)
 
-TYPES = tuple(DATA)
+        ITEM = (
+            ("name", s.STR, True, 1, 48),
+            ("sku", s.STR, False, 1, 32),
+            ("qty", s.INT, True, 1, 9999),
+            ("unit_price", s.INT, True) + _MONEY,
+            ("discount", s.INT, False) + _MONEY,
+        )
 
-SPEC = (
-    s.TS,
-    ("jid", s.STR, True, 8, 8),
-    ("seq", s.INT, True, 1, 9007199254740991),  # 2**53-1: exact in every JSON reader
-    ("type", s.ENUM, True, TYPES),
-    ("data", s.MAP, True, 32),
-)
+        # Card data: a token, the last 4 digits and the approval code from the external reader, never a card number.
+        PAYMENT_LINE = (
+            ("method", s.ENUM, True, METHODS),
+            ("amount", s.INT, True, 1, s.MONEY_MAX),
+            ("tendered", s.INT, False) + _MONEY,
+            ("change", s.INT, False) + _MONEY,
+            ("ref", s.STR, False, 1, 64),
+            ("token", s.STR, False, 1, 64),
+            ("last4", s.STR, False, 4, 4),
+            ("approval", s.STR, False, 1, 12),
+        )
+
+        # A sale's cart and totals: journaled when the cashier moves to payment (OPEN), and again with the
+        # payments when it closes (SALE). An OPEN without a SALE or VOID after it is a sale in flight.
+        _TOTALS = (
+            s.RECEIPT,
+            ("items", s.LIST, True, 200, ITEM),
+            ("subtotal", s.INT, True) + _MONEY,
+            ("discount", s.INT, True) + _MONEY,
+            ("tax", s.INT, True) + _MONEY,
+            ("tax_rate_bp", s.INT, True, 0, 10000),  # basis points: PPN 11% = 1100
+            ("tax_inclusive", s.BOOL, True),
+            ("total", s.INT, True) + _MONEY,
+        )
+
+        DATA = {
+            OPEN: _TOTALS,
+            SALE: _TOTALS
+            + (
+                ("payments", s.LIST, True, 8, PAYMENT_LINE),
+                ("paid", s.INT, True) + _MONEY,
+                ("outstanding", s.INT, True) + _MONEY,
+                ("status", s.ENUM, True, (PAID, PARTIALLY_PAID, UNPAID)),
+            ),
+            VOID: (s.RECEIPT, ("total", s.INT, True) + _MONEY, ("reason", s.STR, False, 1, 64)),
+            REFUND: (
+                s.RECEIPT,
+                ("original", s.STR, True, 1, 24),
+                ("amount", s.INT, True, 1, s.MONEY_MAX),
+                ("method", s.ENUM, True, METHODS),
+                ("reason", s.STR, False, 1, 64),
+            ),
+            # One payment attempt on an open sale: a QRIS shown (pending) then confirmed, expired or cancelled;
+            # cash and card are confirmed at once.
+            PAYMENT: (s.RECEIPT,)
+            + PAYMENT_LINE
+            + (
+                ("status", s.ENUM, True, ("pending", "confirmed", "expired", "cancelled")),
+                ("qr", s.STR, False, 1, 512),
+            ),
+            RECEIPT: (
+                s.RECEIPT,
+                ("copy", s.BOOL, True),
+                ("of", s.ENUM, True, (SALE, VOID, REFUND, "final")),
+                ("bytes", s.INT, True, 0, 1048576),
+            ),
+            FAULT: (
+                ("code", s.ENUM, True, FAULTS),
+                ("active", s.BOOL, True),  # raised (true) or cleared (false)
+                ("detail", s.STR, False, 1, 120),
+            ),
+        }
+
+        SPEC = (
+            s.TS,
+            ("jid", s.STR, True, 8, 8),
+            ("seq", s.INT, True, 1, 9007199254740991),  # 2**53-1: exact in every JSON reader
+            ("type", s.ENUM, True, TYPES),
+            ("data", s.MAP, True, 32),
+        )
+
+        _specs = (SPEC, DATA, ITEM, PAYMENT_LINE)
+    return _specs
 
 
 def build(serial: str, ts: int, jid: str, seq: int, kind: str, data: dict) -> dict:
@@ -134,12 +145,15 @@ def _digits(text: str) -> bool:
 
 def validate(msg: dict) -> None:
     """Raise ProtocolError unless `msg` is a valid event body; sale totals must add up."""
-    s.check(msg, SPEC)
+    from protocol import schema as s
+
+    spec, data_specs, _, _ = specs()
+    s.check(msg, spec)
     for ch in msg["jid"]:
         if ch not in "0123456789abcdef":
             s.fail("jid", "must be 8 lowercase hex digits")
     kind = msg["type"]
-    data = s.check(msg["data"], DATA[kind], "data")
+    data = s.check(msg["data"], data_specs[kind], "data")
     if kind == OPEN or kind == SALE:
         _check_totals(data)
     if kind == SALE:
@@ -149,6 +163,8 @@ def validate(msg: dict) -> None:
 
 
 def _check_totals(data: dict) -> None:
+    from protocol import schema as s
+
     subtotal = 0
     for item in data["items"]:
         subtotal += item["qty"] * item["unit_price"] - item.get("discount", 0)
@@ -160,6 +176,8 @@ def _check_totals(data: dict) -> None:
 
 
 def _check_card(line: dict, where: str) -> None:
+    from protocol import schema as s
+
     last4 = line.get("last4")
     if last4 is not None and not _digits(last4):
         s.fail(where + ".last4", "must be 4 digits")
@@ -169,6 +187,8 @@ def _check_card(line: dict, where: str) -> None:
 
 
 def _check_payments(data: dict) -> None:
+    from protocol import schema as s
+
     paid = 0
     for i, line in enumerate(data["payments"]):
         paid += line["amount"]

@@ -50,8 +50,8 @@ def fields(payload: str) -> list:
     return out
 
 
-def parse(payload: str) -> dict:
-    """Parse and verify a QRIS payload into {tag: value}; ValueError for a malformed TLV or a bad CRC."""
+def verified_fields(payload: str) -> list:
+    """fields(), after checking the structure (00 first, 63 last), unique tags and the CRC."""
     tlv = fields(payload)
     if not tlv or tlv[0][0] != "00":
         raise ValueError("payload must start with tag 00 (payload format indicator)")
@@ -60,12 +60,17 @@ def parse(payload: str) -> dict:
     expected = _crc_text(payload[:-4])
     if tlv[-1][1].upper() != expected:
         raise ValueError("CRC mismatch: payload says %s, computed %s" % (tlv[-1][1], expected))
-    out = {}
-    for tag, value in tlv:
-        if tag in out:
+    seen = set()
+    for tag, _ in tlv:
+        if tag in seen:
             raise ValueError("tag %s appears twice" % tag)
-        out[tag] = value
-    return out
+        seen.add(tag)
+    return tlv
+
+
+def parse(payload: str) -> dict:
+    """Parse and verify a QRIS payload into {tag: value}; ValueError for a malformed TLV or a bad CRC."""
+    return dict(verified_fields(payload))
 
 
 def build(tlv: list) -> str:
@@ -88,10 +93,9 @@ def to_dynamic(static_payload: str, amount: int) -> str:
     text = str(amount)
     if len(text) > _AMOUNT_MAX_LEN:
         raise ValueError("amount has more than %d digits" % _AMOUNT_MAX_LEN)
-    parse(static_payload)  # verifies structure and CRC
     out = []
     placed = False
-    for tag, value in fields(static_payload):
+    for tag, value in verified_fields(static_payload):
         if tag == "63" or tag == "54":
             continue
         if tag == "01":

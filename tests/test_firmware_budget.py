@@ -1,0 +1,23 @@
+"""BRIEF §5: the whole sale + print flow, loaded as .mpy, completes in `micropython -X heapsize=128K`.
+
+Figures (min heap by bisection, code heap, data peak, receipt size, render time) come from
+`python -m tools.bench_firmware`; this test only proves the budget holds.
+"""
+
+from firmware_helpers import new_terminal, of_type, sell
+
+from tools import bench_firmware, terminal
+
+
+def test_the_whole_flow_completes_within_the_heap_budget(tmp_path, firmware_mpy):
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, bench_firmware.FLOW, code=firmware_mpy, heap=str(bench_firmware.BUDGET))
+    assert len(of_type(evs, "sale")) == 2 and len(of_type(evs, "refund")) == 1
+    assert len(of_type(evs, "receipt")) == 4
+
+
+def test_the_heap_limit_is_real(tmp_path, firmware_mpy):
+    # The same flow in a heap far below the code's own size must fail: the limit above is in force.
+    dev = new_terminal(tmp_path)
+    proc = terminal.run(dev, bench_firmware.FLOW, code=firmware_mpy, heap="32K")
+    assert proc.returncode != 0 and "MemoryError" in proc.stdout + proc.stderr
