@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import shutil
 import socket
 import sys
 import urllib.request
@@ -38,11 +39,37 @@ def _get_json(url: str) -> dict[str, object]:
         return data
 
 
+def _terminal_demo(workdir: Path) -> None:
+    """A simulated terminal on the real firmware (MicroPython unix port): two sales, receipts as text."""
+    from tools import escpos_decode, terminal
+
+    dev = workdir / "demo-terminal"
+    if dev.exists():
+        shutil.rmtree(dev)
+    terminal.provision(dev, "TKM-58-DEMO01")
+    script = "2*1A 2A B 1 50000#  3A B 2 !confirm=RRN-DEMO-1"
+    print(f"terminal TKM-58-DEMO01 (real firmware on MicroPython) runs the cashier script: {script}")
+    proc = terminal.run(dev, script, clock=None)  # the terminal keeps this machine's time
+    if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        return
+    for page in escpos_decode.split_receipts(terminal.printed(dev)):
+        print("    ." + "-" * 32 + ".")
+        for line in page.lines:
+            print(f"    |{line:<32}|")
+        if page.rasters:
+            print(f"    |{'[QRIS code, raster image]':^32}|")
+        print("    '" + "-" * 32 + "'")
+    kinds = [msg["type"] for _, msg in terminal.journal_records(dev)]
+    print(f"journal on the terminal's flash ({dev / 'flash' / 'journal'}): {len(kinds)} events: {' '.join(kinds)}")
+
+
 async def _demo(host: str, port: int, smoke: bool) -> int:
     server = await _serve(host, port)
     base = f"http://{host}:{port}"
     health = await asyncio.to_thread(_get_json, base + "/healthz")
     print(f"fleet service up at {base}  (API docs: {base}/docs)  health: {health}")
+    await asyncio.to_thread(_terminal_demo, Path("var"))
     if smoke:
         server.should_exit = True
         await asyncio.sleep(0.2)
