@@ -8,6 +8,8 @@ from journal import Journal
 from printer import Printer
 from till import Till
 
+from protocol.event import FAULT
+
 
 async def start(board):
     """Build the till from what is on flash and recover the sale a power cut may have left in flight."""
@@ -18,17 +20,39 @@ async def start(board):
         return "%08x" % int.from_bytes(board.random(4), "big")
 
     journal = Journal(board.flash_root + "/journal").open(new_jid)
-    journal.after_append = getattr(board, "after_append", None)
-    till = Till(board, cfg, journal, Printer(board.printer_port), ident["serial"])
+    printer = Printer(board.printer_port)
+    printer.lines, printer.cuts = config.read_json(board.flash_root + "/counters.json", [0, 0])
+    till = Till(board, cfg, journal, printer, ident["serial"])
+    if board.boot_reason in ("crash", "watchdog"):
+        till.record(FAULT, {"code": "crash_reboot", "active": True, "detail": board.boot_reason})
     await till.recover()
-    return till
+    link = None
+    if cfg["broker"]:
+        from link import Link
+
+        link = Link(board, till, ident, config.read_json(board.flash_root + "/credentials.json", {}))
+    hook = getattr(board, "after_append", None)
+
+    def appended(seq):
+        if link is not None:
+            link.wake()
+        if hook is not None:
+            hook(seq)
+
+    journal.after_append = appended
+    return till, link
 
 
 async def run(board):
-    till = await start(board)
-    worker = asyncio.create_task(till.run())
-    await board.run(till)
-    worker.cancel()
+    till, link = await start(board)
+    tasks = [asyncio.create_task(till.run())]
+    if link is not None:
+        tasks.append(asyncio.create_task(link.run()))
+    await board.run(till, link)
+    if link is not None:
+        await link.goodbye()
+    for task in tasks:
+        task.cancel()
     till.journal.close()
     board.shutdown()
     return till

@@ -21,6 +21,14 @@ class Printer:
         self.on_paper = on_paper
         self.paper = "unknown"
         self.bytes_sent = 0
+        # Head and cutter wear since manufacture (kept on flash by the caller through counters()).
+        self.lines = 0
+        self.cuts = 0
+
+    def printed_mm(self):
+        # A font-A line is 24 dots plus 6 of spacing at 8 dots/mm: 3.75 mm. Raster images count their LF
+        # bytes as lines too: close enough for wear, which is what this is for.
+        return self.lines * 15 // 4
 
     def status(self):
         """Ask the paper sensor: 'ok', 'low', 'out' or 'unknown' (no answer)."""
@@ -50,6 +58,9 @@ class Printer:
                 await self._ready()
                 since_check = 0
             self.port.write(chunk)
+            self.lines += chunk.count(b"\n")
+            if escpos.CUT in chunk:
+                self.cuts += 1
             sent += len(chunk)
             since_check += len(chunk)
         self.bytes_sent += sent

@@ -20,6 +20,7 @@ import gc
 import json
 import time
 
+import config
 import money
 import receipt
 from journal import JournalFull
@@ -77,7 +78,7 @@ class Till:
         self.inbox = Inbox()
         self.state = IDLE
         self.busy = False
-        self.locked = False
+        self.locked = config.read_json(board.flash_root + "/lock.json", {}).get("locked", False)
         self.entry = ""
         self.qty = 1
         self.items = []
@@ -110,6 +111,12 @@ class Till:
             self.show("KERTAS HABIS", "Isi kertas printer")
         else:
             self.show("Kertas OK", "Mencetak...")
+
+    def set_locked(self, locked, reason=None):
+        """Lock or unlock new sales (a rental that ended); kept on flash across reboots."""
+        self.locked = locked
+        config.write_json(self.board.flash_root + "/lock.json", {"locked": locked, "reason": reason or ""})
+        self.show("TERKUNCI" if locked else "Dibuka", (reason or "")[:16])
 
     # -- the task --------------------------------------------------------------------------------------
 
@@ -161,7 +168,7 @@ class Till:
                 self.entry += k
             self.show(self._prompt(), self.entry)
             return
-        if self.locked and state in (IDLE, CART):
+        if self.locked and state == IDLE:  # a cart already started may still be paid
             self.entry = ""
             self.show("TERKUNCI", "Hubungi Biz Support")
             return

@@ -109,6 +109,52 @@ class McuBoard:
     def mem_free(self):
         return gc.mem_free()
 
+    def uptime_s(self):
+        return time.ticks_ms() // 1000
+
+    def randint(self, n):
+        return int.from_bytes(os.urandom(2), "big") % n
+
+    def rssi(self):
+        wlan = self._wlan()
+        try:
+            return wlan.status("rssi") if wlan.isconnected() else None
+        except (OSError, ValueError):
+            return None
+
+    def _wlan(self):
+        import network
+
+        return network.WLAN(network.STA_IF)
+
+    def connector(self, tls):
+        """Bring Wi-Fi up (credentials in wifi.json on flash), then open an asyncio stream to the broker."""
+        import json
+
+        async def open_connection(host, port):
+            wlan = self._wlan()
+            if not wlan.isconnected():
+                with open(self.flash_root + "/wifi.json") as f:
+                    wifi = json.load(f)
+                wlan.active(True)
+                wlan.connect(wifi["ssid"], wifi["password"])
+                for _ in range(100):
+                    if wlan.isconnected():
+                        break
+                    await asyncio.sleep_ms(100)
+                else:
+                    raise OSError("Wi-Fi did not connect")
+            context = None
+            if tls:
+                import ssl
+
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(cafile=self.flash_root + "/ca.der")
+            return await asyncio.open_connection(host, port, ssl=context)
+
+        return open_connection
+
     def random(self, n):
         return os.urandom(n)
 
@@ -121,7 +167,7 @@ class McuBoard:
     def shutdown(self):
         pass
 
-    async def run(self, till):
+    async def run(self, till, link=None):
         last = None
         while True:
             key = self.keypad.scan()

@@ -13,6 +13,8 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
     !sleep=MS           the cashier waits
     !idle               the cashier waits until the till has handled everything
 --cut-after-seq N cuts the power (a real SIGKILL) the moment journal record N is on flash.
+--drain: after the script, wait until the broker has acknowledged every journal record, then exit
+(exit status 3 if that has not happened within --drain-timeout seconds, default 120).
 """
 
 import asyncio
@@ -121,6 +123,8 @@ class Board:
         _mkdir(self.flash_root)
         self.script = args.get("script")
         self.stay = "stay" in args
+        self.drain = "drain" in args
+        self.drain_timeout = int(args.get("drain-timeout", 120))
         self.cut_after_seq = int(args.get("cut-after-seq", 0))
         self.printer_port = SimPrinterPort(self.dev + "/printer.bin")
         self.display = SimDisplay(self.dev + "/display.log")
@@ -150,6 +154,30 @@ class Board:
 
     def mem_free(self):
         return gc.mem_free()
+
+    def uptime_s(self):
+        return time.ticks_diff(time.ticks_ms(), self._t0) // 1000
+
+    def rssi(self):
+        return None  # no radio on the simulation
+
+    def randint(self, n):
+        return int.from_bytes(os.urandom(2), "big") % n
+
+    def connector(self, tls):
+        """The board's way to reach the broker: an asyncio stream, TLS-wrapped for mqtts."""
+
+        async def open_connection(host, port):
+            if not tls:
+                return await asyncio.open_connection(host, port)
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=self.flash_root + "/ca.der")
+            return await asyncio.open_connection(host, port, ssl=context)
+
+        return open_connection
 
     def random(self, n):
         return os.urandom(n)
@@ -181,8 +209,8 @@ class Board:
         except OSError:
             pass
 
-    async def run(self, till):
-        """Feed the scripted cashier to the till; return when the script is done (unless --stay)."""
+    async def run(self, till, link=None):
+        """Feed the scripted cashier to the till; return when the script is done (unless --stay/--drain)."""
         if self.script:
             text = sys.stdin.read() if self.script == "-" else open(self.script).read()
             for token in text.split():
@@ -193,6 +221,16 @@ class Board:
                     await _until_idle(till, 300)
                     till.inbox.put(("key", k))
             await _until_idle(till, None)
+        if self.drain and link is not None:
+            waited = 0
+            while link.pending() or till.inbox.items or till.busy:
+                await asyncio.sleep_ms(50)
+                waited += 50
+                if waited > self.drain_timeout * 1000:
+                    print("drain: %d records not acknowledged after %d s" % (link.pending(), self.drain_timeout))
+                    self.shutdown()
+                    sys.exit(3)
+            link._save_cursor(True)
         while self.stay:
             await asyncio.sleep(1)
 
@@ -236,7 +274,7 @@ def _parse(argv):
     i = 0
     while i < len(argv):
         name = argv[i].lstrip("-")
-        if name == "stay":
+        if name in ("stay", "drain"):
             args[name] = True
             i += 1
         else:

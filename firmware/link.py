@@ -1,0 +1,321 @@
+"""The terminal's link to the fleet over MQTT: identity, outbox, telemetry and commands.
+
+- On every connect: `hello` (identity, firmware, boot reason, capabilities), retained `state` online (the
+  last will says offline), and a persistent subscription to this terminal's `cmd` topic.
+- Outbox: journal records after the cursor are published in order at QoS 1, at most WINDOW in flight.
+  A record is done only when its PUBACK arrives; the cursor (on flash) then moves over the contiguous
+  acknowledged prefix, written at most every CURSOR_EVERY records or when the outbox runs dry, to spare
+  the flash. After a reconnect or a reboot everything past the cursor is sent again (DUP set where it
+  was sent before): duplicates carry the same idempotency key, and the fleet stores each key once.
+- Flash full: the journal refuses new sales while unacknowledged records fill its budget (the cashier
+  sees MEMORI PENUH); a sale in flight can always close, and nothing is ever dropped to make room.
+- Telemetry: a heartbeat every `heartbeat_s` (config); faults (paper out, low battery, crash reboot) are
+  journaled events and go through the outbox at once.
+- Commands: validated by the protocol, duplicates (same id) answered again without running twice, every
+  command acked with its id, an unknown or malformed one with an error. Nothing a broker sends can crash it.
+"""
+
+import asyncio
+import json
+
+import config
+from micropython import const
+from mqtt import MQTTClient
+
+from protocol import ack, codec, command, hello, state, telemetry, topics
+from protocol import event as ev
+from protocol.errors import ProtocolError
+
+FIRMWARE = "1.0.0"
+WINDOW = const(8)
+CURSOR_EVERY = const(16)
+_ANSWERED_KEEP = const(16)
+_LOW_BATTERY = const(15)
+
+
+def parse_broker(url):
+    """'mqtt://host:port' or 'mqtts://host:port' -> (host, port, tls)."""
+    tls = url.startswith("mqtts://")
+    rest = url.split("://", 1)[1] if "://" in url else url
+    host, _, port = rest.partition(":")
+    return host, int(port) if port else (8883 if tls else 1883), tls
+
+
+class Link:
+    def __init__(self, board, till, ident, credentials):
+        self.board = board
+        self.till = till
+        self.journal = till.journal
+        self.ident = ident
+        self.serial = ident["serial"]
+        host, port, tls = parse_broker(till.cfg["broker"])
+        will = (topics.topic(self.serial, topics.STATE), codec.encode(state.build(self.serial, state.OFFLINE)), 1, True)
+        self.client = MQTTClient(
+            board.connector(tls),
+            host,
+            port,
+            self.serial,
+            user=self.serial,
+            password=credentials.get("password"),
+            keepalive=till.cfg["keepalive_s"],
+            will=will,
+            clean=False,
+            rand=board.randint,
+            max_backoff=till.cfg["reconnect_max_s"],
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_puback = self._on_puback
+        self._wake = asyncio.Event()
+        self._pids = {}  # pid -> seq of records in flight
+        self._acked = set()  # acknowledged seqs beyond the contiguous prefix
+        self._done = self.journal.cursor  # highest seq of the acknowledged contiguous prefix
+        self._sent = self._done  # highest seq published on this connection
+        self._high = self._done  # highest seq ever published since boot (for DUP)
+        self._low_battery = False
+        self.malformed = 0  # commands refused as malformed, for telemetry and tests
+        self._answered = _load_answered(board.flash_root)
+
+    def wake(self, _seq=None):
+        self._wake.set()
+
+    def pending(self):
+        """Records not yet acknowledged by the broker."""
+        return self.journal.next_seq - 1 - self._done
+
+    async def run(self):
+        await asyncio.gather(self.client.run(), self._outbox(), self._heartbeat())
+
+    # -- connect ---------------------------------------------------------------------------------------
+
+    async def _on_connect(self, session_present):
+        c = self.client
+        caps = ["keypad", "display", "qris", "cash_drawer"]
+        caps.append("qr_native" if self.till.cfg["qr_mode"] == "native" else "qr_raster")
+        caps.append("printer58" if self.till.cfg["cols"] == 32 else "printer80")
+        if self.board.card_reader is not None:
+            caps.append("card_reader")
+        if self.board.battery()[0] is not None:
+            caps.append("battery")
+        msg = hello.build(
+            self.serial,
+            self.board.now(),
+            self.ident["model"],
+            self.ident["hw_rev"],
+            self.board.hw_id(),
+            FIRMWARE,
+            self.board.boot_reason,
+            caps,
+        )
+        await c.publish(topics.topic(self.serial, topics.HELLO), codec.encode(msg), 1)
+        online = state.build(self.serial, state.ONLINE, self.board.now())
+        await c.publish(topics.topic(self.serial, topics.STATE), codec.encode(online), 1, retain=True)
+        await c.subscribe(topics.topic(self.serial, topics.CMD), 1)
+        self._pids = {}
+        self._acked = set()
+        self._sent = self._done
+        self._wake.set()
+
+    async def goodbye(self):
+        """Leave on purpose: retained state offline (a clean disconnect suppresses the last will)."""
+        if self.client.connected.is_set():
+            offline = state.build(self.serial, state.OFFLINE, self.board.now())
+            try:
+                await self.client.publish(topics.topic(self.serial, topics.STATE), codec.encode(offline), 0, True)
+            except Exception:
+                pass
+        await self.client.disconnect()
+
+    # -- outbox ----------------------------------------------------------------------------------------
+
+    async def _outbox(self):
+        while True:
+            await self.client.connected.wait()
+            try:
+                await self._drain()
+            except Exception:  # the connection broke mid-publish: wait for the next one
+                await asyncio.sleep_ms(100)
+
+    async def _drain(self):
+        journal = self.journal
+        while self.client.connected.is_set():
+            self._save_cursor(False)
+            if self._sent + 1 >= journal.next_seq:
+                self._save_cursor(True)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), 1)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            for seq, payload in journal.records(self._sent + 1):
+                while self.client.inflight() >= WINDOW:
+                    await asyncio.sleep_ms(5)
+                    if not self.client.connected.is_set():
+                        return
+                pid = await self.client.publish(
+                    topics.topic(self.serial, topics.EVENT), payload, 1, dup=seq <= self._high
+                )
+                self._pids[pid] = seq
+                self._sent = seq
+                if seq > self._high:
+                    self._high = seq
+
+    def _on_puback(self, pid):
+        seq = self._pids.pop(pid, None)
+        if seq is None:
+            return
+        self._acked.add(seq)
+        while self._done + 1 in self._acked:
+            self._done += 1
+            self._acked.discard(self._done)
+
+    def _save_cursor(self, idle):
+        behind = self._done - self.journal.cursor
+        if behind >= CURSOR_EVERY or (idle and behind > 0):
+            self.journal.acknowledge(self._done)
+
+    # -- telemetry -------------------------------------------------------------------------------------
+
+    def telemetry(self):
+        board = self.board
+        printer = self.till.printer
+        battery, charging = board.battery()
+        msg = telemetry.build(
+            self.serial,
+            board.now(),
+            board.uptime_s(),
+            board.mem_free(),
+            model=self.ident["model"],
+            fw=FIRMWARE,
+            battery_pct=battery,
+            charging=charging if battery is not None else None,
+            error_code=0,
+            paper=printer.paper,
+            printed_mm=printer.printed_mm(),
+            cutter_count=printer.cuts,
+            outbox_depth=self.pending(),
+            rssi_dbm=board.rssi(),
+            reboot_reason=board.boot_reason,
+        )
+        return msg
+
+    async def _heartbeat(self):
+        printer = self.till.printer
+        saved = None
+        while True:
+            counters = [printer.lines, printer.cuts]
+            if counters != saved:  # lifetime wear counters, at most once a heartbeat
+                config.write_json(self.board.flash_root + "/counters.json", counters)
+                saved = counters
+            battery = self.board.battery()[0]
+            low = battery is not None and battery < _LOW_BATTERY
+            if low != self._low_battery:
+                self._low_battery = low
+                self.till.record(ev.FAULT, {"code": "low_battery", "active": low})
+            if self.client.connected.is_set():
+                try:
+                    await self.client.publish(
+                        topics.topic(self.serial, topics.TELEMETRY), codec.encode(self.telemetry()), 0
+                    )
+                except Exception:
+                    pass
+            await asyncio.sleep(self.till.cfg["heartbeat_s"])
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    def _on_message(self, topic, payload):
+        try:
+            _serial, kind, msg = codec.decode(topic, payload)
+        except ProtocolError as e:
+            self.malformed += 1
+            cmd_id = _command_id(payload)
+            if cmd_id is not None:
+                code = ack.UNKNOWN_COMMAND if e.field == "cmd" else ack.MALFORMED
+                self._answer(cmd_id, False, code, str(e))
+            return
+        if kind != topics.CMD:
+            return
+        cmd_id = msg["id"]
+        for answered in self._answered:
+            if answered[0] == cmd_id:  # a duplicate: answer again, do not run it twice
+                asyncio.create_task(self._send_ack(*answered))
+                return
+        expires = msg.get("expires")
+        if expires is not None and expires < self.board.now():
+            self._answer(cmd_id, False, ack.EXPIRED, "expired before it arrived")
+            return
+        try:
+            self._run(cmd_id, msg["cmd"], msg.get("args") or {})
+        except Exception as e:
+            self._answer(cmd_id, False, ack.FAILED, str(e))
+
+    def _run(self, cmd_id, name, args):
+        till = self.till
+
+        def reply(ok, error=None, detail=None):
+            self._answer(cmd_id, ok, error, detail)
+
+        if name == command.PING:
+            reply(True)
+        elif name == command.SET_CLOCK:
+            self.board.set_clock(args["time"])
+            reply(True)
+        elif name == command.LOCK or name == command.UNLOCK:
+            till.set_locked(name == command.LOCK, args.get("reason"))
+            reply(True)
+        elif name == command.CONFIG:
+            self._configure(args["config"], reply)
+        elif name == command.REPRINT:
+
+            async def reprint():
+                ok, detail = await till.reprint(args["receipt"])
+                reply(ok, None if ok else ack.REJECTED, detail)
+
+            till.inbox.put(("call", reprint))
+        elif name == command.PAY_CONFIRM:
+            confirmation = {"receipt": args["receipt"], "amount": args["amount"], "ref": args["ref"]}
+            till.inbox.put(("confirm", confirmation, lambda ok, error, detail: reply(ok, error, detail)))
+
+    def _configure(self, changes, reply):
+        cfg = dict(self.till.cfg)
+        for key in changes:
+            default = config.DEFAULTS.get(key, cfg.get(key))
+            if key not in config.DEFAULTS:
+                return reply(False, ack.REJECTED, "unknown setting " + key)
+            if default is not None and type(changes[key]) is not type(default):
+                return reply(False, ack.REJECTED, "wrong type for " + key)
+            cfg[key] = changes[key]
+        config.save(self.board.flash_root, cfg)  # atomically: the old file or the new one, never half
+        self.till.cfg = cfg
+        reply(True)
+
+    def _answer(self, cmd_id, ok, error=None, detail=None):
+        self._answered.append((cmd_id, ok, error, detail))
+        del self._answered[:-_ANSWERED_KEEP]
+        config.write_json(self.board.flash_root + "/answered.json", self._answered)
+        asyncio.create_task(self._send_ack(cmd_id, ok, error, detail))
+
+    async def _send_ack(self, cmd_id, ok, error, detail):
+        msg = ack.build(self.serial, self.board.now(), cmd_id, ok, error, detail)
+        try:
+            await self.client.publish(topics.topic(self.serial, topics.ACK), codec.encode(msg), 1)
+        except Exception:
+            pass  # not connected: the fleet sends the command again, and this answer is kept for it
+
+
+def _command_id(payload):
+    try:
+        msg = json.loads(payload)
+        cmd_id = msg.get("id")
+    except Exception:
+        return None
+    if isinstance(cmd_id, str) and 0 < len(cmd_id) <= 40:
+        return cmd_id
+    return None
+
+
+def _load_answered(root):
+    """The last answered commands, [(id, ok, error, detail)], oldest first: they survive a reboot."""
+    stored = config.read_json(root + "/answered.json", [])
+    return [tuple(item) for item in stored if isinstance(item, list) and len(item) == 4]
