@@ -102,9 +102,16 @@ class MQTTClient:
                     if self.on_connect:
                         await self.on_connect(session_present)
                     self.connected.set()
-                    await serving
+                    ended = await serving
+                    if ended is not None:
+                        raise ended
                 finally:
-                    serving.cancel()
+                    if not serving.done():
+                        serving.cancel()
+                    try:
+                        await serving  # collect its end, whatever it was
+                    except (Exception, asyncio.CancelledError):
+                        pass
             except asyncio.CancelledError:
                 await self._close()
                 raise
@@ -141,33 +148,44 @@ class MQTTClient:
         return data[0] & 1
 
     async def _serve(self):
+        """Read and dispatch packets until the connection ends; returns why (never raises: MicroPython
+        reports an exception no one awaits at once, as a crash would look)."""
         pinger = asyncio.create_task(self._keepalive())
         try:
             while True:
                 kind, data = await self._read_packet()
                 self._dispatch(kind, data)
+        except Exception as e:
+            return e
         finally:
             pinger.cancel()
+            await self._close()  # whoever waits on this connection (a subscribe, a publish) stops now
 
     async def _keepalive(self):
         # Ping at half the keepalive; a broker silent for 1.5 keepalives, or a PUBACK overdue, is dead.
+        try:
+            await self._watch()
+        except Exception:
+            pass
+        await self._close()
+
+    async def _watch(self):
         while True:
             await asyncio.sleep(self.keepalive / 2)
             now = time.ticks_ms()
             if time.ticks_diff(now, self._last_rx) > self.keepalive * 1500:
-                break
+                return
             overdue = False
             for sent in self._unacked.values():
                 if time.ticks_diff(now, sent) > self.ack_timeout * 1000:
                     overdue = True
             if overdue:
-                break
+                return
             await self._send(b"\xc0\x00")
-        self.errors += 1
-        await self._close()
 
     async def _close(self):
         self.connected.clear()
+        self._sub_acked.set()  # wake a subscribe waiting on this connection: it sees it is gone
         writer = self._writer
         self._writer = None
         self._reader = None
@@ -222,8 +240,7 @@ class MQTTClient:
                 raise MQTTError("malformed PUBLISH")
             topic = data[2 : 2 + size]
             if qos:
-                pid = data[2 + size : start]
-                asyncio.create_task(self._send(b"\x40\x02" + pid))
+                asyncio.create_task(self._send_quietly(b"\x40\x02" + data[2 + size : start]))
             if self.on_message:
                 self.on_message(topic, data[start:])
         elif kind == _PUBACK:
@@ -251,6 +268,12 @@ class MQTTClient:
             writer.write(data)
             await writer.drain()
 
+    async def _send_quietly(self, data):
+        try:
+            await self._send(data)
+        except Exception:
+            pass  # the connection is gone: the broker sends the message again on the next one
+
     def _next_pid(self):
         self._pid = self._pid % 65535 + 1
         return self._pid
@@ -270,6 +293,8 @@ class MQTTClient:
         body = struct.pack("!H", self._next_pid()) + _str(topic) + bytes((qos,))
         await self._send(_header(_SUBSCRIBE, len(body)) + body)
         await asyncio.wait_for(self._sub_acked.wait(), 10)
+        if self._writer is None:
+            raise MQTTError("connection lost before SUBACK")
 
     def inflight(self):
         return len(self._unacked)

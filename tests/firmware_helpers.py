@@ -1,5 +1,6 @@
 """Helpers for tests that run the real firmware on the real MicroPython unix port."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,10 @@ def events(dev: Path) -> list[dict[str, Any]]:
     records = terminal.journal_records(dev)
     seqs = [seq for seq, _ in records]
     assert seqs == sorted(set(seqs)), "journal sequence numbers must be unique and increasing"
+    serial = json.loads((dev / "flash" / "identity.json").read_text())["serial"]
     out = []
     for seq, msg in records:
-        codec.validate(topics.EVENT, msg, SERIAL)
+        codec.validate(topics.EVENT, msg, serial)
         assert msg["seq"] == seq
         out.append(msg)
     return out

@@ -9,7 +9,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from protocol import codec, event
+from protocol import codec, event, topics
 
 
 class Collector:
@@ -55,9 +55,8 @@ class Collector:
             items = list(self.messages)
         out = []
         for topic, payload, _retain in items:
-            _serial, got, msg = codec.decode(topic, payload)
-            if got == kind:
-                out.append(msg)
+            if topics.parse(topic)[1] == kind:
+                out.append(codec.decode(topic, payload)[2])
         return out
 
     def event_keys(self) -> list[str]:

@@ -1,0 +1,123 @@
+"""A hostile broker: malformed packets, truncated frames, huge remaining lengths. The terminal's link
+(real firmware from .mpy, in a 128 KB heap) must reconnect every time, never crash or run out of memory,
+and deliver everything once a well-behaved server answers."""
+
+import asyncio
+import json
+import struct
+import subprocess
+import threading
+
+from firmware_helpers import events
+
+from tools import mosquitto, terminal, vterm
+
+CONNACK = b"\x20\x02\x00\x00"
+
+# What the server does on its Nth connection; after the list it behaves like a minimal broker.
+HOSTILE = [
+    ("garbage instead of CONNACK", b"\xff\xff\xff\xff\xff\xff", True),
+    ("connection refused, bad credentials", b"\x20\x02\x00\x05", True),
+    ("CONNACK of the wrong size", b"\x20\x05\x00\x00\x00\x00\x00", True),
+    ("PUBLISH claiming 268 MB", CONNACK + b"\x30\xff\xff\xff\x7f" + b"x" * 64, False),
+    ("remaining length of 5 bytes", CONNACK + b"\x30\xff\xff\xff\xff\x01", False),
+    ("truncated frame, then silence", CONNACK + b"\x30\x40\x00\x05pos/v", False),
+    ("unknown packet type", CONNACK + b"\xf0\x00", False),
+    ("PUBLISH shorter than its topic", CONNACK + b"\x32\x04\x00\x30ab", False),
+    ("PUBACK of the wrong size", CONNACK + b"\x40\x03\x00\x01\x00", False),
+    ("closed at once", b"", True),
+]
+
+
+class HostileBroker:
+    def __init__(self) -> None:
+        self.port = mosquitto.free_port()
+        self.connections = 0
+        self.published: list[bytes] = []
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
+        self.thread.start()
+        assert self.ready.wait(5)
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()
+        server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+        self.ready.set()
+        await self.stopping.wait()
+        server.close()
+        # asyncio.run then cancels the connections still open and waits for them to finish.
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        n = self.connections
+        self.connections += 1
+        try:
+            if n < len(HOSTILE):
+                _name, reply, close = HOSTILE[n]
+                await reader.read(1024)  # the CONNECT
+                writer.write(reply)
+                await writer.drain()
+                if not close:
+                    await asyncio.sleep(30)  # say nothing more: the client must give up by itself
+                return
+            await self._behave(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _behave(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            first = (await reader.readexactly(1))[0]
+            length = shift = 0
+            while True:
+                byte = (await reader.readexactly(1))[0]
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            body = await reader.readexactly(length)
+            kind = first & 0xF0
+            if kind == 0x10:
+                writer.write(CONNACK)
+            elif kind == 0x30:
+                size = struct.unpack_from("!H", body)[0]
+                topic = body[2 : 2 + size]
+                qos = (first >> 1) & 3
+                if topic.endswith(b"/event"):
+                    self.published.append(body[2 + size + (2 if qos else 0) :])
+                if qos:
+                    writer.write(b"\x40\x02" + body[2 + size : 4 + size])
+            elif kind == 0x80:
+                writer.write(b"\x90\x03" + body[:2] + b"\x01")
+            elif kind == 0xC0:
+                writer.write(b"\xd0\x00")
+            elif kind == 0xE0:
+                return
+            await writer.drain()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(10)
+
+
+def test_hostile_broker_makes_the_link_reconnect_never_crash(tmp_path, firmware_mpy):
+    broker = HostileBroker()
+    try:
+        cfg = {"keepalive_s": 2, "reconnect_max_s": 1, "heartbeat_s": 1}
+        dev = vterm.provision(tmp_path / "t", f"mqtt://127.0.0.1:{broker.port}", 8, 0, cfg)
+        script = dev / "script.txt"
+        script.write_text("1A B 1# 2A B 1#")
+        argv, env = terminal.command(dev, script, clock=None, code=firmware_mpy, heap="128K")
+        argv += ["--drain", "--drain-timeout", "120"]
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out, _ = proc.communicate(timeout=150)
+        text = out.decode()
+        assert proc.returncode == 0, text[-3000:]
+        assert "Traceback" not in text and "MemoryError" not in text, text[-3000:]
+        assert broker.connections > len(HOSTILE)
+        journaled = {e["seq"] for e in events(dev)}
+        delivered = {json.loads(p)["seq"] for p in broker.published}
+        assert delivered == journaled
+    finally:
+        broker.stop()
