@@ -11,25 +11,23 @@
   sees MEMORI PENUH); a sale in flight can always close, and nothing is ever dropped to make room.
 - Telemetry: a heartbeat every `heartbeat_s` (config); faults (paper out, low battery, crash reboot) are
   journaled events and go through the outbox at once.
-- Commands: validated by the protocol, duplicates (same id) answered again without running twice, every
-  command acked with its id, an unknown or malformed one with an error. Nothing a broker sends can crash it.
+- Commands: handled by commands.py, loaded when one arrives.
+Code used now and then (hello, telemetry, commands) is imported for the moment and dropped (transient.py).
 """
 
 import asyncio
-import json
 
 import config
 from micropython import const
 from mqtt import MQTTClient
+from transient import Transient
 
-from protocol import ack, codec, command, hello, state, telemetry, topics
+from protocol import codec, state, topics
 from protocol import event as ev
-from protocol.errors import ProtocolError
 
 FIRMWARE = "1.0.0"
 WINDOW = const(8)
 CURSOR_EVERY = const(16)
-_ANSWERED_KEEP = const(16)
 _LOW_BATTERY = const(15)
 
 
@@ -42,6 +40,8 @@ def parse_broker(url):
 
 
 class Link:
+    FIRMWARE = FIRMWARE
+
     def __init__(self, board, till, ident, credentials):
         self.board = board
         self.till = till
@@ -73,8 +73,7 @@ class Link:
         self._sent = self._done  # highest seq published on this connection
         self._high = self._done  # highest seq ever published since boot (for DUP)
         self._low_battery = False
-        self.malformed = 0  # commands refused as malformed, for telemetry and tests
-        self._answered = _load_answered(board.flash_root)
+        self.malformed = 0  # commands refused as malformed
 
     def wake(self, _seq=None):
         self._wake.set()
@@ -89,28 +88,8 @@ class Link:
     # -- connect ---------------------------------------------------------------------------------------
 
     async def _on_connect(self, session_present):
-        c = self.client
-        caps = ["keypad", "display", "qris", "cash_drawer"]
-        caps.append("qr_native" if self.till.cfg["qr_mode"] == "native" else "qr_raster")
-        caps.append("printer58" if self.till.cfg["cols"] == 32 else "printer80")
-        if self.board.card_reader is not None:
-            caps.append("card_reader")
-        if self.board.battery()[0] is not None:
-            caps.append("battery")
-        msg = hello.build(
-            self.serial,
-            self.board.now(),
-            self.ident["model"],
-            self.ident["hw_rev"],
-            self.board.hw_id(),
-            FIRMWARE,
-            self.board.boot_reason,
-            caps,
-        )
-        await c.publish(topics.topic(self.serial, topics.HELLO), codec.encode(msg), 1)
-        online = state.build(self.serial, state.ONLINE, self.board.now())
-        await c.publish(topics.topic(self.serial, topics.STATE), codec.encode(online), 1, retain=True)
-        await c.subscribe(topics.topic(self.serial, topics.CMD), 1)
+        with Transient("session") as session:  # runs once a connection: its code is not kept
+            await session.announce(self)
         self._pids = {}
         self._acked = set()
         self._sent = self._done
@@ -149,7 +128,7 @@ class Link:
                     pass
                 continue
             for seq, payload in journal.records(self._sent + 1):
-                while self.client.inflight() >= WINDOW:
+                while self.client.inflight() >= WINDOW or self.till.printer.printing:
                     await asyncio.sleep_ms(5)
                     if not self.client.connected.is_set():
                         return
@@ -181,24 +160,24 @@ class Link:
         board = self.board
         printer = self.till.printer
         battery, charging = board.battery()
-        msg = telemetry.build(
-            self.serial,
-            board.now(),
-            board.uptime_s(),
-            board.mem_free(),
-            model=self.ident["model"],
-            fw=FIRMWARE,
-            battery_pct=battery,
-            charging=charging if battery is not None else None,
-            error_code=0,
-            paper=printer.paper,
-            printed_mm=printer.printed_mm(),
-            cutter_count=printer.cuts,
-            outbox_depth=self.pending(),
-            rssi_dbm=board.rssi(),
-            reboot_reason=board.boot_reason,
-        )
-        return msg
+        with Transient("protocol.telemetry") as telemetry:
+            return telemetry.build(
+                self.serial,
+                board.now(),
+                board.uptime_s(),
+                board.mem_free(),
+                model=self.ident["model"],
+                fw=FIRMWARE,
+                battery_pct=battery,
+                charging=charging if battery is not None else None,
+                error_code=0,
+                paper=printer.paper,
+                printed_mm=printer.printed_mm(),
+                cutter_count=printer.cuts,
+                outbox_depth=self.pending(),
+                rssi_dbm=board.rssi(),
+                reboot_reason=board.boot_reason,
+            )
 
     async def _heartbeat(self):
         printer = self.till.printer
@@ -222,100 +201,6 @@ class Link:
                     pass
             await asyncio.sleep(self.till.cfg["heartbeat_s"])
 
-    # -- commands --------------------------------------------------------------------------------------
-
     def _on_message(self, topic, payload):
-        try:
-            _serial, kind, msg = codec.decode(topic, payload)
-        except ProtocolError as e:
-            self.malformed += 1
-            cmd_id = _command_id(payload)
-            if cmd_id is not None:
-                code = ack.UNKNOWN_COMMAND if e.field == "cmd" else ack.MALFORMED
-                self._answer(cmd_id, False, code, str(e))
-            return
-        if kind != topics.CMD:
-            return
-        cmd_id = msg["id"]
-        for answered in self._answered:
-            if answered[0] == cmd_id:  # a duplicate: answer again, do not run it twice
-                asyncio.create_task(self._send_ack(*answered))
-                return
-        expires = msg.get("expires")
-        if expires is not None and expires < self.board.now():
-            self._answer(cmd_id, False, ack.EXPIRED, "expired before it arrived")
-            return
-        try:
-            self._run(cmd_id, msg["cmd"], msg.get("args") or {})
-        except Exception as e:
-            self._answer(cmd_id, False, ack.FAILED, str(e))
-
-    def _run(self, cmd_id, name, args):
-        till = self.till
-
-        def reply(ok, error=None, detail=None):
-            self._answer(cmd_id, ok, error, detail)
-
-        if name == command.PING:
-            reply(True)
-        elif name == command.SET_CLOCK:
-            self.board.set_clock(args["time"])
-            reply(True)
-        elif name == command.LOCK or name == command.UNLOCK:
-            till.set_locked(name == command.LOCK, args.get("reason"))
-            reply(True)
-        elif name == command.CONFIG:
-            self._configure(args["config"], reply)
-        elif name == command.REPRINT:
-
-            async def reprint():
-                ok, detail = await till.reprint(args["receipt"])
-                reply(ok, None if ok else ack.REJECTED, detail)
-
-            till.inbox.put(("call", reprint))
-        elif name == command.PAY_CONFIRM:
-            confirmation = {"receipt": args["receipt"], "amount": args["amount"], "ref": args["ref"]}
-            till.inbox.put(("confirm", confirmation, lambda ok, error, detail: reply(ok, error, detail)))
-
-    def _configure(self, changes, reply):
-        cfg = dict(self.till.cfg)
-        for key in changes:
-            default = config.DEFAULTS.get(key, cfg.get(key))
-            if key not in config.DEFAULTS:
-                return reply(False, ack.REJECTED, "unknown setting " + key)
-            if default is not None and type(changes[key]) is not type(default):
-                return reply(False, ack.REJECTED, "wrong type for " + key)
-            cfg[key] = changes[key]
-        config.save(self.board.flash_root, cfg)  # atomically: the old file or the new one, never half
-        self.till.cfg = cfg
-        reply(True)
-
-    def _answer(self, cmd_id, ok, error=None, detail=None):
-        self._answered.append((cmd_id, ok, error, detail))
-        del self._answered[:-_ANSWERED_KEEP]
-        config.write_json(self.board.flash_root + "/answered.json", self._answered)
-        asyncio.create_task(self._send_ack(cmd_id, ok, error, detail))
-
-    async def _send_ack(self, cmd_id, ok, error, detail):
-        msg = ack.build(self.serial, self.board.now(), cmd_id, ok, error, detail)
-        try:
-            await self.client.publish(topics.topic(self.serial, topics.ACK), codec.encode(msg), 1)
-        except Exception:
-            pass  # not connected: the fleet sends the command again, and this answer is kept for it
-
-
-def _command_id(payload):
-    try:
-        msg = json.loads(payload)
-        cmd_id = msg.get("id")
-    except Exception:
-        return None
-    if isinstance(cmd_id, str) and 0 < len(cmd_id) <= 40:
-        return cmd_id
-    return None
-
-
-def _load_answered(root):
-    """The last answered commands, [(id, ok, error, detail)], oldest first: they survive a reboot."""
-    stored = config.read_json(root + "/answered.json", [])
-    return [tuple(item) for item in stored if isinstance(item, list) and len(item) == 4]
+        with Transient("commands") as commands:
+            commands.handle(self, topic, payload)

@@ -260,12 +260,14 @@ class MQTTClient:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    async def _send(self, data):
+    async def _send(self, data, more=None):
         writer = self._writer
         if writer is None:
             raise MQTTError("not connected")
         async with self._lock:  # one packet at a time on the wire
             writer.write(data)
+            if more is not None:
+                writer.write(more)  # the payload as it is: no concatenated copy of it
             await writer.drain()
 
     async def _send_quietly(self, data):
@@ -285,7 +287,7 @@ class MQTTClient:
         first = _PUBLISH | (qos << 1) | (0x08 if dup and qos else 0) | (1 if retain else 0)
         if qos:
             self._unacked[pid] = time.ticks_ms()
-        await self._send(_header(first, len(body) + len(payload)) + body + payload)
+        await self._send(_header(first, len(body) + len(payload)) + body, payload)
         return pid
 
     async def subscribe(self, topic, qos=1):

@@ -21,6 +21,7 @@ class Printer:
         self.on_paper = on_paper
         self.paper = "unknown"
         self.bytes_sent = 0
+        self.printing = False  # sending a job (not while waiting for paper): the link waits meanwhile
         # Head and cutter wear since manufacture (kept on flash by the caller through counters()).
         self.lines = 0
         self.cuts = 0
@@ -41,8 +42,10 @@ class Printer:
             return
         if self.on_paper:
             self.on_paper(True)
+        self.printing = False
         while self.status() == "out":
             await asyncio.sleep_ms(_POLL_MS)
+        self.printing = True
         if self.on_paper:
             self.on_paper(False)
 
@@ -53,15 +56,19 @@ class Printer:
         """Print every chunk of the iterable; return the number of bytes sent."""
         sent = 0
         since_check = CHECK_EVERY
-        for chunk in chunks:
-            if since_check + len(chunk) > CHECK_EVERY:
-                await self._ready()
-                since_check = 0
-            self.port.write(chunk)
-            self.lines += chunk.count(b"\n")
-            if escpos.CUT in chunk:
-                self.cuts += 1
-            sent += len(chunk)
-            since_check += len(chunk)
+        self.printing = True
+        try:
+            for chunk in chunks:
+                if since_check + len(chunk) > CHECK_EVERY:
+                    await self._ready()
+                    since_check = 0
+                self.port.write(chunk)
+                self.lines += chunk.count(b"\n")
+                if escpos.CUT in chunk:
+                    self.cuts += 1
+                sent += len(chunk)
+                since_check += len(chunk)
+        finally:
+            self.printing = False
         self.bytes_sent += sent
         return sent

@@ -1,8 +1,10 @@
 """A QR code encoder small enough for MicroPython: byte mode, EC level L or M, versions 1-20.
 
 For printers without a native QR command the receipt prints the matrix as a raster image (GS v 0).
-One bytearray holds the matrix (bit 0 dark, bit 1 function module); mask choice uses the standard
-penalty rules 1, 2 and 4 (rule 3 changes no decodability and costs the most to compute).
+The matrix is one small bytearray per row (bit 0 dark, bit 1 function module): a version 11 symbol is 61
+allocations of 61 bytes rather than one of 3.7 KB, which a fragmented device heap may not have in one
+piece. Mask choice uses the standard penalty rules 1, 2 and 4 (rule 3 changes no decodability and costs
+the most to compute).
 """
 
 # Per version 1..20 (index 0 unused): EC codewords per block, and number of blocks, for L and M.
@@ -83,7 +85,7 @@ class QR:
             raise ValueError("data too long for a version %d QR code" % MAX_VERSION)
         self.version = ver
         self.size = size = ver * 4 + 17
-        self.m = bytearray(size * size)
+        self.rows = [bytearray(size) for _ in range(size)]
         self._draw_function_patterns()
         codewords = self._add_ecc(self._encode_data(data, count_bits))
         self._place(codewords)
@@ -100,12 +102,12 @@ class QR:
         self._draw_format(best)
 
     def dark(self, x, y):
-        return self.m[y * self.size + x] & 1
+        return self.rows[y][x] & 1
 
     # -- building ----------------------------------------------------------------------------------------
 
     def _set(self, x, y, dark, function=True):
-        self.m[y * self.size + x] = (1 if dark else 0) | (2 if function else 0)
+        self.rows[y][x] = (1 if dark else 0) | (2 if function else 0)
 
     def _draw_function_patterns(self):
         size = self.size
@@ -216,7 +218,7 @@ class QR:
 
     def _place(self, codewords):
         size = self.size
-        m = self.m
+        rows = self.rows
         total = len(codewords) * 8
         i = 0
         right = size - 1
@@ -226,21 +228,20 @@ class QR:
             upward = ((right + 1) & 2) == 0
             for vert in range(size):
                 y = size - 1 - vert if upward else vert
+                row = rows[y]
                 for j in range(2):
                     x = right - j
-                    idx = y * size + x
-                    if not m[idx] & 2 and i < total:
-                        m[idx] = (codewords[i >> 3] >> (7 - (i & 7))) & 1
+                    if not row[x] & 2 and i < total:
+                        row[x] = (codewords[i >> 3] >> (7 - (i & 7))) & 1
                         i += 1
             right -= 2
 
     def _apply_mask(self, mask):
         size = self.size
-        m = self.m
         for y in range(size):
-            row = y * size
+            row = self.rows[y]
             for x in range(size):
-                if m[row + x] & 2:
+                if row[x] & 2:
                     continue
                 if mask == 0:
                     flip = (x + y) % 2 == 0
@@ -259,11 +260,11 @@ class QR:
                 else:
                     flip = ((x + y) % 2 + x * y % 3) % 2 == 0
                 if flip:
-                    m[row + x] ^= 1
+                    row[x] ^= 1
 
     def _penalty(self):
         size = self.size
-        m = self.m
+        rows = self.rows
         score = 0
         dark = 0
         for y in range(size):
@@ -271,7 +272,7 @@ class QR:
                 run = 0
                 colour = -1
                 for x in range(size):
-                    c = m[y * size + x] & 1 if horizontal else m[x * size + y] & 1
+                    c = rows[y][x] & 1 if horizontal else rows[x][y] & 1
                     if c == colour:
                         run += 1
                         if run == 5:
@@ -281,11 +282,13 @@ class QR:
                     else:
                         colour = c
                         run = 1
+            row = rows[y]
+            below = rows[y + 1] if y < size - 1 else None
             for x in range(size):
-                c = m[y * size + x] & 1
+                c = row[x] & 1
                 dark += c
-                if x < size - 1 and y < size - 1:
-                    if c == m[y * size + x + 1] & 1 == m[(y + 1) * size + x] & 1 == m[(y + 1) * size + x + 1] & 1:
+                if below is not None and x < size - 1:
+                    if c == row[x + 1] & 1 == below[x] & 1 == below[x + 1] & 1:
                         score += 3
         total = size * size
         k = (abs(dark * 20 - total * 10) + total - 1) // total - 1
@@ -305,8 +308,9 @@ class QR:
             for i in range(len(row)):
                 row[i] = 0
             if 0 <= y < size:
+                source = self.rows[y]
                 for x in range(size):
-                    if self.m[y * size + x] & 1:
+                    if source[x] & 1:
                         start = (x + quiet) * scale
                         for d in range(start, start + scale):
                             row[d >> 3] |= 0x80 >> (d & 7)

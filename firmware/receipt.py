@@ -4,6 +4,7 @@ import time
 
 import escpos
 from money import rupiah
+from transient import Transient
 
 _METHOD_NAMES = {
     "cash": "Tunai",
@@ -68,9 +69,8 @@ def qr_chunks(cfg, payload):
         yield escpos.qr_native(payload, 6 if cfg["cols"] == 32 else 8)
         yield escpos.LF
         return
-    import qr
-
-    symbol = qr.QR(payload, "M")
+    with Transient("qr") as qr:  # the encoder's code is in the heap only while a QR is printed
+        symbol = qr.QR(payload, "M")
     dots = _DOTS.get(cfg["cols"], 384)
     scale = max(1, min(8, dots // (symbol.size + 8)))
     width, height = symbol.raster_size(scale)

@@ -25,9 +25,9 @@ import money
 import receipt
 from journal import JournalFull
 from micropython import const
+from transient import Transient
 
 from protocol import event as ev
-from protocol import qris
 
 IDLE = "idle"
 CART = "cart"
@@ -154,7 +154,7 @@ class Till:
             await self.confirm(item[1], item[2] if len(item) > 2 else None)
         elif kind == "timeout":
             if self.pending is not None and time.ticks_diff(self.pending["deadline"], time.ticks_ms()) <= 0:
-                self._end_qr("expired")
+                self.end_qr("expired")
                 self.show("QRIS kedaluwarsa", "Pilih cara bayar")
         elif kind == "call":
             await item[1]()
@@ -180,7 +180,7 @@ class Till:
             await self._key_amount(k)
         elif state == AWAIT_QR:
             if k == "C":
-                self._end_qr("cancelled")
+                self.end_qr("cancelled")
                 self.show("QRIS dibatalkan", "Pilih cara bayar")
         elif state == MENU:
             self._key_menu(k)
@@ -256,7 +256,7 @@ class Till:
             self.state = DOWN
             self.show("Jumlah DP", "< " + money.rupiah(outstanding))
         elif k == "C":
-            await self._void("dibatalkan kasir")
+            await self.void_sale("dibatalkan kasir")
 
     async def _key_amount(self, k):
         outstanding = self._outstanding()
@@ -274,7 +274,7 @@ class Till:
             line = {"method": "cash", "amount": outstanding, "tendered": tendered, "change": tendered - outstanding}
             self._confirmed(line)
             self.printer.kick_drawer()
-            await self._close()
+            await self.close_sale()
         else:
             amount = self._take_entry()
             if not 0 < amount < outstanding:
@@ -282,7 +282,7 @@ class Till:
                 return
             self._confirmed({"method": "cash", "amount": amount, "tendered": amount, "change": 0})
             self.printer.kick_drawer()
-            await self._close()
+            await self.close_sale()
 
     def _key_menu(self, k):
         if k == "C":
@@ -310,10 +310,10 @@ class Till:
         menu = self.menu
         self.state = CART if self.items else IDLE
         if menu == "1":
-            number = self._receipt_no(value) if had_entry else self.last_receipt
+            number = self.receipt_no(value) if had_entry else self.last_receipt
             await self.reprint(number)
         elif menu == "2":
-            await self.refund(self._receipt_no(value))
+            await self.refund(self.receipt_no(value))
         else:
             subtotal = self._totals()[0]
             discount = value if menu == "3" else money.percent_of(subtotal, min(value, 100))
@@ -325,7 +325,7 @@ class Till:
 
     # -- sale ------------------------------------------------------------------------------------------
 
-    def _receipt_no(self, seq):
+    def receipt_no(self, seq):
         return "%s-%06d" % (self.cfg["receipt_prefix"], seq)
 
     def _totals(self):
@@ -345,7 +345,7 @@ class Till:
         subtotal, discount, tax, rate, total, inclusive = self._totals()
         self.sale = {
             # Receipt numbers are the journal sequence of the sale's first record: unique across reboots.
-            "receipt": self._receipt_no(self.journal.next_seq),
+            "receipt": self.receipt_no(self.journal.next_seq),
             "items": self.items,
             "subtotal": subtotal,
             "discount": discount,
@@ -375,7 +375,7 @@ class Till:
         self.record(ev.PAYMENT, data)
         self.payments.append(line)
 
-    async def _close(self):
+    async def close_sale(self):
         sale = dict(self.sale)
         paid = 0
         for p in self.payments:
@@ -394,7 +394,7 @@ class Till:
         self.show("Kembali " + money.rupiah(change) if change else "Terima kasih", sale["status"])
         await self._print(ev.SALE, sale, self.board.now(), False)
 
-    async def _void(self, reason):
+    async def void_sale(self, reason):
         data = {"receipt": self.sale["receipt"], "total": self.sale["total"], "reason": reason}
         self.record(ev.VOID, data)
         self._reset()
@@ -422,7 +422,8 @@ class Till:
         if not self.cfg["qris_static"]:
             self.show("QRIS belum diatur")
             return
-        payload = qris.to_dynamic(self.cfg["qris_static"], amount)
+        with Transient("protocol.qris") as qris:  # parse and rebuild (Q1); not kept in the heap after
+            payload = qris.to_dynamic(self.cfg["qris_static"], amount)
         self.qr_attempts += 1
         ref = "%s/%d" % (self.sale["receipt"], self.qr_attempts)
         data = {"receipt": self.sale["receipt"], "method": "qris", "amount": amount, "status": "pending"}
@@ -436,7 +437,7 @@ class Till:
         now = self.board.now()
         await self.printer.run(receipt.qris_slip(self.cfg, self.sale["receipt"], amount, payload, now, timeout))
 
-    def _end_qr(self, status):
+    def end_qr(self, status):
         p = self.pending
         data = {"receipt": self.sale["receipt"], "method": "qris", "amount": p["amount"], "status": status}
         data["ref"] = p["ref"]
@@ -459,7 +460,7 @@ class Till:
         self.pending = None
         self._confirmed(line)
         _answer(reply, True, None, None)
-        await self._close()
+        await self.close_sale()
 
     async def _card(self, amount):
         reader = self.board.card_reader
@@ -476,118 +477,28 @@ class Till:
         line = {"method": "card", "amount": amount, "token": str(result["token"])[:64], "last4": last4}
         line["approval"] = str(result.get("approval", ""))[:12]
         self._confirmed(line)
-        await self._close()
+        await self.close_sale()
 
-    # -- after the sale: reprint and refund -------------------------------------------------------------
-
-    def find(self, number, kinds=(ev.SALE, ev.REFUND, ev.VOID)):
-        """The last journaled (type, data, ts) with receipt `number` among `kinds`, or None."""
-        needle = ('"receipt":"%s"' % number).encode()
-        found = None
-        for _seq, payload in self.journal.records():
-            if needle not in payload:
-                continue
-            msg = json.loads(payload)
-            if msg["type"] in kinds and msg["data"]["receipt"] == number:
-                found = (msg["type"], msg["data"], msg["ts"])
-        return found
-
-    def refunded(self, original):
-        needle = ('"original":"%s"' % original).encode()
-        total = 0
-        for _seq, payload in self.journal.records():
-            if needle in payload:
-                msg = json.loads(payload)
-                if msg["type"] == ev.REFUND and msg["data"]["original"] == original:
-                    total += msg["data"]["amount"]
-        return total
+    # -- after the sale and after a power cut: code loaded only when needed ----------------------------
 
     async def reprint(self, number):
         """Print a copy of receipt `number` marked as a copy. Returns (ok, detail)."""
-        found = self.find(number) if number else None
-        if found is None:
-            self.show("Struk tidak ada", number or "")
-            return False, "receipt not on this terminal"
-        kind, data, ts = found
-        self.show("Cetak ulang", number)
-        await self._print(kind, data, ts, True)
-        return True, None
+        with Transient("aftersale") as aftersale:
+            return await aftersale.reprint(self, number)
 
     async def refund(self, original, reason="permintaan pelanggan"):
         """Refund what is left of sale `original` with its own receipt. Returns (ok, detail)."""
-        found = self.find(original, (ev.SALE,))
-        if found is None:
-            self.show("Struk tidak ada", original)
-            return False, "receipt not on this terminal"
-        data = found[1]
-        amount = data["paid"] - self.refunded(original)
-        if amount <= 0:
-            self.show("Sudah direfund", original)
-            return False, "already refunded"
-        method = data["payments"][0]["method"] if data["payments"] else "cash"
-        refund = {"receipt": self._receipt_no(self.journal.next_seq), "original": original, "amount": amount}
-        refund["method"] = method
-        refund["reason"] = reason
-        self.record(ev.REFUND, refund)
-        if method == "cash":
-            self.printer.kick_drawer()
-        self.show("Refund " + money.rupiah(amount), original)
-        await self._print(ev.REFUND, refund, self.board.now(), False)
-        return True, None
-
-    # -- recovery --------------------------------------------------------------------------------------
+        with Transient("aftersale") as aftersale:
+            return await aftersale.refund(self, original, reason)
 
     async def recover(self):
         """After boot: finish or void the sale in flight and print what was closed but never printed."""
-        inflight = None
-        payments = []
-        pending = None
-        unprinted = None
-        for _seq, payload in self.journal.records():
-            if b'"type":"fault"' in payload:
-                continue
-            msg = json.loads(payload)
-            kind = msg["type"]
-            data = msg["data"]
-            if kind == ev.OPEN:
-                inflight, payments, pending = data, [], None
-            elif kind == ev.PAYMENT:
-                if inflight is None or data["receipt"] != inflight["receipt"]:
-                    continue
-                if data["status"] == "confirmed":
-                    line = {}
-                    for name in data:
-                        if name not in ("receipt", "status", "qr"):
-                            line[name] = data[name]
-                    payments.append(line)
-                    pending = None
-                elif data["status"] == "pending":
-                    pending = data
-                else:
-                    pending = None
-            elif kind in (ev.SALE, ev.VOID, ev.REFUND):
-                if inflight is not None and data["receipt"] == inflight["receipt"]:
-                    inflight = None
-                unprinted = (kind, data, msg["ts"])
-                if kind == ev.SALE:
-                    self.last_receipt = data["receipt"]
-            elif kind == ev.RECEIPT and not data["copy"]:
-                if unprinted is not None and unprinted[1]["receipt"] == data["receipt"]:
-                    unprinted = None
-        if inflight is not None:
-            self.sale = inflight
-            self.payments = payments
-            if payments:
-                self.show("Pemulihan daya", "Transaksi selesai")
-                await self._close()
-            else:
-                if pending is not None:
-                    self.pending = {"amount": pending["amount"], "ref": pending["ref"]}
-                    self._end_qr("cancelled")
-                await self._void("gangguan daya")
-        elif unprinted is not None:
-            kind, data, ts = unprinted
-            await self._print(kind, data, ts, False)
+        with Transient("recovery") as recovery:
+            await recovery.recover(self)
+
+    def print_job(self, kind, data, ts, copy):
+        """Print a receipt of `kind` and journal that it was printed (for aftersale and recovery)."""
+        return self._print(kind, data, ts, copy)
 
 
 def _answer(reply, ok, error, detail):

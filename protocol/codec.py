@@ -7,19 +7,26 @@ reason code (for counting) and the field at fault.
 
 import json
 
-from protocol import ack, command, event, hello, state, telemetry, topics
-from protocol.errors import BAD_JSON, BAD_VERSION, SERIAL_MISMATCH, TOO_LARGE, WRONG_TYPE, ProtocolError
+from protocol import topics
 
 VERSION = 1
 
-VALIDATORS = {
-    topics.HELLO: hello.validate,
-    topics.STATE: state.validate,
-    topics.TELEMETRY: telemetry.validate,
-    topics.EVENT: event.validate,
-    topics.CMD: command.validate,
-    topics.ACK: ack.validate,
+# The module of each kind, imported when a message of that kind is first validated: a terminal that only
+# decodes commands never loads the other validators.
+MODULES = {
+    topics.HELLO: "hello",
+    topics.STATE: "state",
+    topics.TELEMETRY: "telemetry",
+    topics.EVENT: "event",
+    topics.CMD: "command",
+    topics.ACK: "ack",
 }
+
+
+def _validator(kind: str):  # type: ignore[no-untyped-def]
+    module = __import__("protocol." + MODULES[kind], None, None, ("validate",))
+    return module.validate
+
 
 # Largest payload accepted per kind, in bytes. An event holds a sale of up to 200 items.
 MAX_BYTES = {
@@ -39,6 +46,8 @@ def encode(msg: dict) -> bytes:
 
 def validate(kind: str, msg: object, serial: str | None = None) -> dict:
     """Check a decoded message of `kind`; with `serial`, its serial must be that one. Returns the message."""
+    from protocol.errors import BAD_VERSION, SERIAL_MISMATCH, WRONG_TYPE, ProtocolError
+
     if type(msg) is not dict:
         raise ProtocolError(WRONG_TYPE, "", "message must be a JSON object")
     version = msg.get("v")
@@ -53,12 +62,14 @@ def validate(kind: str, msg: object, serial: str | None = None) -> dict:
         )
     if serial is not None and own != serial:
         raise ProtocolError(SERIAL_MISMATCH, "serial", "differs from the topic's serial")
-    VALIDATORS[kind](msg)
+    _validator(kind)(msg)
     return msg
 
 
 def decode(name: bytes | str, payload: bytes | str) -> tuple[str, str, dict]:
     """Parse and validate one MQTT message; return (serial, kind, message) or raise ProtocolError."""
+    from protocol.errors import BAD_JSON, TOO_LARGE, ProtocolError  # encoding alone never loads it
+
     serial, kind = topics.parse(name)
     if len(payload) > MAX_BYTES[kind]:
         raise ProtocolError(TOO_LARGE, "", "payload over %d bytes" % MAX_BYTES[kind])

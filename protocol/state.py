@@ -1,12 +1,7 @@
 """`state`: retained online/offline presence. The offline form is also the MQTT last will."""
 
-from protocol import schema as s
-
 ONLINE = "online"
 OFFLINE = "offline"
-
-# ts is optional: the last will is registered at connect time, so it cannot know when it will be sent.
-SPEC = (s.TS_OPTIONAL, ("state", s.ENUM, True, (ONLINE, OFFLINE)))
 
 
 def build(serial: str, state: str, ts: int | None = None) -> dict:
@@ -19,4 +14,7 @@ def build(serial: str, state: str, ts: int | None = None) -> dict:
 
 def validate(msg: dict) -> None:
     """Raise ProtocolError unless `msg` is a valid state body."""
-    s.check(msg, SPEC)
+    from protocol import schema as s  # here, not at the top: a terminal only builds state messages
+
+    # ts is optional: the last will is registered at connect time, so it cannot know when it will be sent.
+    s.check(msg, (s.TS_OPTIONAL, ("state", s.ENUM, True, (ONLINE, OFFLINE))))

@@ -7,8 +7,6 @@ The serial sits before the kind so that one broker ACL line (`pattern readwrite 
 terminal to its own subtree, and a terminal subscribes to exactly one topic (`pos/v1/{serial}/cmd`).
 """
 
-from protocol.errors import BAD_TOPIC, ProtocolError
-
 PREFIX = "pos/v1"
 
 HELLO = "hello"
@@ -53,6 +51,8 @@ def topic(serial: str, kind: str) -> str:
 
 def parse(name: bytes | str) -> tuple[str, str]:
     """Split a topic (bytes or str) into (serial, kind); ProtocolError(bad_topic) when it is not ours."""
+    from protocol.errors import BAD_TOPIC, ProtocolError  # only parsing can fail: builders never load it
+
     if type(name) is bytes:
         try:
             name = name.decode()

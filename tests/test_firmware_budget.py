@@ -5,8 +5,7 @@ Figures (min heap by bisection, code heap, data peak, receipt size, render time)
 """
 
 from firmware_helpers import new_terminal, of_type, sell
-
-from tools import bench_firmware, terminal
+from tools import bench_firmware, mosquitto, terminal
 
 
 def test_the_whole_flow_completes_within_the_heap_budget(tmp_path, firmware_mpy):
@@ -14,6 +13,15 @@ def test_the_whole_flow_completes_within_the_heap_budget(tmp_path, firmware_mpy)
     evs = sell(dev, bench_firmware.FLOW, code=firmware_mpy, heap=str(bench_firmware.BUDGET))
     assert len(of_type(evs, "sale")) == 2 and len(of_type(evs, "refund")) == 1
     assert len(of_type(evs, "receipt")) == 4
+
+
+def test_till_and_link_together_fit_the_budget_against_a_real_broker(tmp_path, firmware_mpy):
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        dev = new_terminal(tmp_path, {"broker": broker.url})
+        # Done only when the broker has acknowledged every journal record (--drain).
+        evs = sell(dev, bench_firmware.FLOW, code=firmware_mpy, heap=str(bench_firmware.BUDGET), drain_timeout=30)
+    assert len(of_type(evs, "sale")) == 2 and len(of_type(evs, "refund")) == 1
+    assert (dev / "flash" / "journal" / "cursor").read_text() == str(evs[-1]["seq"])
 
 
 def test_the_heap_limit_is_real(tmp_path, firmware_mpy):

@@ -12,7 +12,6 @@ import time
 from collections import Counter
 
 from mqtt_helpers import Collector
-
 from protocol import event
 from tools import mosquitto, terminal, vterm
 

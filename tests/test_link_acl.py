@@ -4,7 +4,6 @@ import json
 import subprocess
 
 from mqtt_helpers import Collector
-
 from tools import mosquitto, terminal, vterm
 
 ACL = "user fleet\ntopic readwrite pos/v1/#\n\npattern readwrite pos/v1/%u/#\n"

@@ -5,9 +5,9 @@ import signal
 from types import SimpleNamespace
 
 import pytest
+
 from firmware_helpers import events, of_type, pages
 from mqtt_helpers import Collector
-
 from protocol import codec, command, topics
 from tools import mosquitto, terminal, vterm
 

@@ -9,7 +9,6 @@ import subprocess
 import threading
 
 from firmware_helpers import events
-
 from tools import mosquitto, terminal, vterm
 
 CONNACK = b"\x20\x02\x00\x00"
@@ -108,8 +107,7 @@ def test_hostile_broker_makes_the_link_reconnect_never_crash(tmp_path, firmware_
         dev = vterm.provision(tmp_path / "t", f"mqtt://127.0.0.1:{broker.port}", 8, 0, cfg)
         script = dev / "script.txt"
         script.write_text("1A B 1# 2A B 1#")
-        argv, env = terminal.command(dev, script, clock=None, code=firmware_mpy, heap="128K")
-        argv += ["--drain", "--drain-timeout", "120"]
+        argv, env = terminal.command(dev, script, clock=None, code=firmware_mpy, heap="128K", drain_timeout=120)
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out, _ = proc.communicate(timeout=150)
         text = out.decode()

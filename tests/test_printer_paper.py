@@ -8,7 +8,6 @@ import signal
 import time
 
 from firmware_helpers import events, new_terminal, of_type, pages, sell
-
 from tools import terminal
 
 SALE = "2*1A 2A 3A B 1 100000#"

@@ -4,8 +4,8 @@ Rules: P1 (payment status, outstanding amount for a pay link), Q1 (dynamic QRIS)
 """
 
 import zxingcpp
-from firmware_helpers import SERIAL, new_terminal, of_type, pages, sell
 
+from firmware_helpers import SERIAL, new_terminal, of_type, pages, sell
 from protocol import event, qris
 from tools import escpos_decode, terminal
 

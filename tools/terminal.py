@@ -61,6 +61,7 @@ def command(
     code: Path | None = None,
     stay: bool = False,
     cut_after_seq: int = 0,
+    drain_timeout: int | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """argv and environment that run terminal `dev` from source, or from `code` (a tools.build_firmware dir)."""
     code_path = str(code) if code else f"{FIRMWARE}{os.pathsep}{ROOT}"
@@ -74,6 +75,8 @@ def command(
         argv.append("--stay")
     if cut_after_seq:
         argv += ["--cut-after-seq", str(cut_after_seq)]
+    if drain_timeout is not None:  # exit once the broker acknowledged every journal record
+        argv += ["--drain", "--drain-timeout", str(drain_timeout)]
     return argv, env
 
 

@@ -60,8 +60,7 @@ def provision(
 def start(dev: Path, script: str, drain_timeout: int = 120, code: Path | None = None) -> subprocess.Popen[bytes]:
     path = dev / "script.txt"
     path.write_text(script)
-    argv, env = terminal.command(dev, path, clock=None, code=code)
-    argv += ["--drain", "--drain-timeout", str(drain_timeout)]
+    argv, env = terminal.command(dev, path, clock=None, code=code, drain_timeout=drain_timeout)
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

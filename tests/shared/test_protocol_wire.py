@@ -69,6 +69,10 @@ def test_telemetry_builder_refuses_a_field_outside_the_vocabulary():
     golden.raises(ValueError, lambda: telemetry.build(SERIAL, 1, 1, 1, humidity=3))
 
 
+def test_telemetry_vocabulary_matches_its_validation_spec():
+    assert telemetry.FIELDS == tuple(field[0] for field in telemetry.spec())
+
+
 def test_idempotency_key_is_serial_journal_and_sequence():
     msg = event.build(SERIAL, 1, "0a1b2c3d", 12, event.VOID, {"receipt": "R1", "total": 1})
     assert event.idempotency_key(msg) == SERIAL + "/0a1b2c3d/12"

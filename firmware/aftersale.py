@@ -1,0 +1,66 @@
+"""Reprint and refund: what a cashier does after a sale, loaded when asked for (see transient.py)."""
+
+import json
+
+import money
+
+from protocol import event as ev
+
+
+def find(till, number, kinds=(ev.SALE, ev.REFUND, ev.VOID)):
+    """The last journaled (type, data, ts) with receipt `number` among `kinds`, or None."""
+    needle = ('"receipt":"%s"' % number).encode()
+    found = None
+    for _seq, payload in till.journal.records():
+        if needle not in payload:
+            continue
+        msg = json.loads(payload)
+        if msg["type"] in kinds and msg["data"]["receipt"] == number:
+            found = (msg["type"], msg["data"], msg["ts"])
+    return found
+
+
+def refunded(till, original):
+    needle = ('"original":"%s"' % original).encode()
+    total = 0
+    for _seq, payload in till.journal.records():
+        if needle in payload:
+            msg = json.loads(payload)
+            if msg["type"] == ev.REFUND and msg["data"]["original"] == original:
+                total += msg["data"]["amount"]
+    return total
+
+
+async def reprint(till, number):
+    """Print a copy of receipt `number` marked as a copy. Returns (ok, detail)."""
+    found = find(till, number) if number else None
+    if found is None:
+        till.show("Struk tidak ada", number or "")
+        return False, "receipt not on this terminal"
+    kind, data, ts = found
+    till.show("Cetak ulang", number)
+    await till.print_job(kind, data, ts, True)
+    return True, None
+
+
+async def refund(till, original, reason="permintaan pelanggan"):
+    """Refund what is left of sale `original` with its own receipt. Returns (ok, detail)."""
+    found = find(till, original, (ev.SALE,))
+    if found is None:
+        till.show("Struk tidak ada", original)
+        return False, "receipt not on this terminal"
+    data = found[1]
+    amount = data["paid"] - refunded(till, original)
+    if amount <= 0:
+        till.show("Sudah direfund", original)
+        return False, "already refunded"
+    method = data["payments"][0]["method"] if data["payments"] else "cash"
+    refund = {"receipt": till.receipt_no(till.journal.next_seq), "original": original, "amount": amount}
+    refund["method"] = method
+    refund["reason"] = reason
+    till.record(ev.REFUND, refund)
+    if method == "cash":
+        till.printer.kick_drawer()
+    till.show("Refund " + money.rupiah(amount), original)
+    await till.print_job(ev.REFUND, refund, till.board.now(), False)
+    return True, None
