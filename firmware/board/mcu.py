@@ -10,6 +10,8 @@ import time
 
 import machine
 
+from board import tls_context
+
 _KEYS = ("123A", "456B", "789C", "*0#D")
 
 
@@ -144,13 +146,7 @@ class McuBoard:
                     await asyncio.sleep_ms(100)
                 else:
                     raise OSError("Wi-Fi did not connect")
-            context = None
-            if tls:
-                import ssl
-
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.verify_mode = ssl.CERT_REQUIRED
-                context.load_verify_locations(cafile=self.flash_root + "/ca.der")
+            context = tls_context(self.flash_root + "/ca.der") if tls else None
             return await asyncio.open_connection(host, port, ssl=context)
 
         return open_connection

@@ -25,6 +25,8 @@ import time
 
 import escpos
 
+from board import tls_context
+
 _BUFFER = 512  # the simulated printer's receive buffer, as small as cheap printers have
 
 
@@ -170,12 +172,7 @@ class Board:
         async def open_connection(host, port):
             if not tls:
                 return await asyncio.open_connection(host, port)
-            import ssl
-
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(cafile=self.flash_root + "/ca.der")
-            return await asyncio.open_connection(host, port, ssl=context)
+            return await asyncio.open_connection(host, port, ssl=tls_context(self.flash_root + "/ca.der"))
 
         return open_connection
 
