@@ -34,6 +34,7 @@ class Mosquitto:
         passwords: dict[str, str] | None = None,
         acl: str | None = None,
         persistence: bool = False,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
@@ -61,6 +62,8 @@ class Mosquitto:
         if acl is not None:
             (workdir / "acl").write_text(acl)
             lines.append(f"acl_file {workdir / 'acl'}")
+        if tls is not None:  # (CA certificate, server certificate, server key), PEM
+            lines += [f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
         if persistence:
             lines += ["persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
         self.config = workdir / "mosquitto.conf"
@@ -89,7 +92,8 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        scheme = "mqtts" if "certfile" in self.config.read_text() else "mqtt"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Mosquitto":
         return self.start()
