@@ -192,14 +192,19 @@ class Link:
             if low != self._low_battery:
                 self._low_battery = low
                 self.till.record(ev.FAULT, {"code": "low_battery", "active": low})
-            if self.client.connected.is_set():
-                try:
-                    await self.client.publish(
-                        topics.topic(self.serial, topics.TELEMETRY), codec.encode(self.telemetry()), 0
-                    )
-                except Exception:
-                    pass
-            await asyncio.sleep(self.till.cfg["heartbeat_s"])
+            interval = self.till.cfg["heartbeat_s"]
+            if not self.client.connected.is_set():
+                try:  # the first heartbeat goes out as soon as a connection is up
+                    await asyncio.wait_for(self.client.connected.wait(), interval)
+                except asyncio.TimeoutError:
+                    continue
+            try:
+                await self.client.publish(
+                    topics.topic(self.serial, topics.TELEMETRY), codec.encode(self.telemetry()), 0
+                )
+            except Exception:
+                pass
+            await asyncio.sleep(interval)
 
     def _on_message(self, topic, payload):
         with Transient("commands") as commands:

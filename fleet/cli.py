@@ -6,12 +6,15 @@ import json
 import shutil
 import socket
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import uvicorn
 
+from fleet import db
 from fleet.app import create_app
+from fleet.ingest.worker import IngestWorker
 from fleet.settings import get_settings
 
 
@@ -80,6 +83,28 @@ async def _demo(host: str, port: int, smoke: bool) -> int:
     return 0
 
 
+async def _ingest(broker_url: str, group: str, worker_id: str) -> int:
+    parsed = urllib.parse.urlsplit(broker_url)
+    if parsed.scheme != "mqtt" or not parsed.hostname:
+        print("fleet ingest: --broker mqtt://host:port (or FLEET_BROKER_URL) is needed", file=sys.stderr)
+        return 2
+    await db.connect(get_settings().database_url)
+    worker = IngestWorker(
+        parsed.hostname,
+        parsed.port or 1883,
+        group=group,
+        username=parsed.username,
+        password=parsed.password,
+        client_id=f"fleet-ingest-{group}-{worker_id}",
+    )
+    print(f"ingest worker {worker_id} of group {group} on {broker_url}", flush=True)
+    try:
+        await worker.run()
+    finally:
+        await db.disconnect()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `fleet` console script."""
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__)
@@ -87,12 +112,29 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="apply the committed database migrations (FLEET_DATABASE_URL)")
+    ingest = sub.add_parser("ingest", help="consume terminals' MQTT messages into the database")
+    ingest.add_argument("--broker", help="mqtt://[user:password@]host:port (default FLEET_BROKER_URL)")
+    ingest.add_argument("--group", default="fleet", help="shared-subscription group of the workers")
+    ingest.add_argument(
+        "--id",
+        default="1",
+        help="this worker's stable id: after a crash it resumes its own "
+        "broker session, and the broker redelivers what it had not acknowledged",
+    )
     demo = sub.add_parser("demo", help="run the product locally with its defaults and print where to look")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=0, help="0: a free port")
     demo.add_argument("--smoke", action="store_true", help="start, check health, stop")
     args = parser.parse_args(argv)
 
+    if args.command == "migrate":
+        Path("var").mkdir(exist_ok=True)
+        asyncio.run(db.migrate(get_settings().database_url))
+        print(f"migrated {get_settings().database_url}")
+        return 0
+    if args.command == "ingest":
+        return asyncio.run(_ingest(args.broker or get_settings().broker_url, args.group, args.id))
     if args.command == "serve":
         if get_settings().jwt_secret is None:
             print("fleet serve: set FLEET_JWT_SECRET (a long random string); there is no default.", file=sys.stderr)

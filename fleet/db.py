@@ -1,0 +1,44 @@
+"""Database wiring: one Tortoise config for the app, its migrations and the `tortoise` CLI.
+
+tortoise -c fleet.db.TORTOISE_ORM makemigrations     # after a model change; commit the new file
+"""
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from fleet.settings import get_settings
+
+MODELS = ["fleet.devices.models", "fleet.ingest.models"]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """Tortoise settings for `database_url` (sqlite://path, postgres://user@host:port/db)."""
+    # The connection is named after its engine: Tortoise caches compiled SQL per connection name, and one
+    # process (a test run) may use SQLite and PostgreSQL one after the other.
+    engine = database_url.split("://", 1)[0]
+    return {
+        "connections": {engine: database_url},
+        "apps": {"fleet": {"models": MODELS, "default_connection": engine, "migrations": "fleet.migrations"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For the `tortoise` CLI (makemigrations): the configured database, SQLite by default.
+TORTOISE_ORM = tortoise_config(get_settings().database_url)
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every committed migration to the database at `database_url`."""
+    await run_migrations(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+async def connect(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def disconnect() -> None:
+    await Tortoise.close_connections()

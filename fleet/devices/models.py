@@ -1,0 +1,59 @@
+"""Merchants, devices (registered by serial) and sightings of serials nobody registered (rule W4)."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Ownership(StrEnum):
+    PURCHASED = "purchased"  # "beli putus": warranty from the invoice date (W1)
+    RENTED = "rented"  # "sewa/pinjaman": covered for the rental period (W2)
+
+
+class Merchant(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=120, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "merchant"
+
+
+class Device(Model):
+    id = fields.IntField(primary_key=True)
+    serial = fields.CharField(max_length=32, unique=True)
+    model = fields.CharField(max_length=32)
+    device_type = fields.CharField(max_length=32)  # mpos, tablet, printer, cash_drawer, scanner (S1)
+    hw_id = fields.CharField(max_length=64, null=True)
+    firmware = fields.CharField(max_length=32, null=True)
+    ownership = fields.CharEnumField(Ownership)
+    invoice_number = fields.CharField(max_length=64, null=True)
+    invoice_date = fields.DateField(null=True)
+    rental_start = fields.DateField(null=True)
+    rental_end = fields.DateField(null=True)
+    merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
+        "fleet.Merchant", related_name="devices", null=True, on_delete=fields.SET_NULL
+    )
+    online = fields.BooleanField(default=False)
+    last_seen = fields.DatetimeField(null=True)
+    boot_reason = fields.CharField(max_length=16, null=True)
+    capabilities: fields.JSONField[list] = fields.JSONField(default=list)  # type: ignore[type-arg]
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "device"
+
+
+class UnregisteredSighting(Model):
+    """A serial that published without being registered: never a device, never a guess (W4)."""
+
+    id = fields.IntField(primary_key=True)
+    serial = fields.CharField(max_length=32, unique=True)
+    first_seen = fields.DatetimeField()
+    last_seen = fields.DatetimeField()
+    messages = fields.IntField(default=0)
+    last_topic = fields.CharField(max_length=128)
+
+    class Meta:
+        table = "unregistered_sighting"

@@ -1,0 +1,43 @@
+"""What terminals report: business events (stored once per idempotency key) and telemetry samples."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Event(Model):
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=64, unique=True)  # serial/jid/seq: the terminal's idempotency key
+    serial = fields.CharField(max_length=32, db_index=True)
+    jid = fields.CharField(max_length=8)
+    seq = fields.BigIntField()
+    type = fields.CharField(max_length=16)
+    device_time = fields.DatetimeField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    data: fields.JSONField[dict] = fields.JSONField()  # type: ignore[type-arg]
+
+    class Meta:
+        table = "event"
+        indexes = (("serial", "seq"),)
+
+
+class TelemetrySample(Model):
+    id = fields.BigIntField(primary_key=True)
+    serial = fields.CharField(max_length=32)
+    device_time = fields.DatetimeField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    uptime_s = fields.BigIntField()
+    mem_free = fields.IntField()
+    battery_pct = fields.SmallIntField(null=True)
+    charging = fields.BooleanField(null=True)
+    paper = fields.CharField(max_length=8, null=True)
+    head_temp_c = fields.SmallIntField(null=True)
+    printed_mm = fields.BigIntField(null=True)
+    cutter_count = fields.BigIntField(null=True)
+    outbox_depth = fields.IntField(null=True)
+    rssi_dbm = fields.SmallIntField(null=True)
+    error_code = fields.IntField(null=True)
+    reboot_reason = fields.CharField(max_length=16, null=True)
+
+    class Meta:
+        table = "telemetry_sample"
+        indexes = (("serial", "device_time"),)

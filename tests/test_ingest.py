@@ -1,0 +1,105 @@
+"""Fleet ingest on a real broker and a real database (SQLite and PostgreSQL): every event stored once.
+
+Rule W4: a serial nobody registered becomes an unregistered sighting, never a device.
+"""
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+
+from fleet_helpers import database_url  # noqa: F401  (fixture)
+
+from fleet import db
+from fleet.devices.models import Device, Ownership, UnregisteredSighting
+from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.worker import IngestWorker
+from mqtt_helpers import Collector
+from protocol import event
+from tools import mosquitto, terminal, vterm
+
+GOLDEN = Path(__file__).resolve().parent.parent / "protocol" / "examples" / "valid" / "event_sale_cash.json"
+
+
+def expected_keys(dev: Path) -> set[str]:
+    records = terminal.journal_records(dev)
+    last = records[-1][1]
+    return {event.idempotency_key(dict(last, seq=seq)) for seq in range(1, last["seq"] + 1)}
+
+
+async def wait_until(predicate, timeout: float = 30) -> bool:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return bool(await predicate())
+
+
+def test_terminals_events_are_stored_exactly_once_and_devices_tracked(database_url, tmp_path):  # noqa: F811
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        asyncio.run(_scenario(database_url, broker, tmp_path))
+
+
+async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> None:
+    await db.migrate(url)
+    await db.connect(url)
+    try:
+        registered = [vterm.serial_for(21, i) for i in range(2)]
+        for serial in registered:
+            await Device.create(
+                serial=serial,
+                model="TKM-58",
+                device_type="mpos",
+                ownership=Ownership.PURCHASED,
+                invoice_number="INV-1",
+                invoice_date=date(2026, 1, 5),
+            )
+        worker = IngestWorker("127.0.0.1", broker.port, batch_size=50)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        assert await asyncio.to_thread(worker.connected.wait, 10)
+
+        # Two registered terminals and one nobody registered sell over the broker.
+        root = tmp_path / "terminals"
+        devs = [vterm.provision(root, broker.url, 21, i, {"heartbeat_s": 1}) for i in range(3)]
+        procs = [vterm.start(dev, vterm.sale_script(__import__("random").Random(i), 6)) for i, dev in enumerate(devs)]
+        for proc in procs:
+            assert await asyncio.to_thread(proc.wait, 60) == 0
+        keys = set().union(*(expected_keys(dev) for dev in devs))
+
+        # The same golden event published three times, and junk: stored once, counted, never fatal.
+        golden = json.loads(GOLDEN.read_text())
+        collector = Collector(broker.port)
+        for _ in range(3):
+            collector.publish(golden["topic"], json.dumps(golden["payload"]))
+        collector.publish(f"pos/v1/{registered[0]}/event", b"{not json")
+        collector.publish(f"pos/v1/{registered[0]}/telemetry", json.dumps({"v": 1, "serial": "OTHER-1"}))
+        collector.stop()
+        keys.add(event.idempotency_key(golden["payload"]))
+
+        async def all_stored() -> bool:
+            return await Event.all().count() >= len(keys)
+
+        assert await wait_until(all_stored)
+        await asyncio.sleep(0.5)  # anything extra (a duplicate) would arrive meanwhile
+        stored = set(await Event.all().values_list("key", flat=True))
+        assert stored == keys and await Event.all().count() == len(keys)
+        assert worker.counters["malformed.bad_json"] == 1 and worker.counters["malformed.serial_mismatch"] == 1
+
+        for serial in registered:
+            device = await Device.get(serial=serial)
+            assert device.firmware and device.hw_id and device.last_seen is not None
+            assert "printer58" in device.capabilities
+            assert await TelemetrySample.filter(serial=serial).count() >= 1
+        stranger = devs[2].name
+        assert not await Device.filter(serial=stranger).exists(), "W4: an unknown serial is never made a device"
+        sighting = await UnregisteredSighting.get(serial=stranger)
+        assert sighting.messages > 0
+        assert await Event.filter(serial=stranger).count() == len(expected_keys(devs[2]))  # its sales kept
+        assert await TelemetrySample.filter(serial=stranger).count() == 0
+        stop.set()
+        await task
+    finally:
+        await db.disconnect()
