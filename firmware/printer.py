@@ -20,7 +20,6 @@ class Printer:
         self.port = port
         self.on_paper = on_paper
         self.paper = "unknown"
-        self.bytes_sent = 0
         self.printing = False  # sending a job (not while waiting for paper): the link waits meanwhile
         # Head and cutter wear since manufacture (kept on flash by the caller through counters()).
         self.lines = 0
@@ -70,5 +69,4 @@ class Printer:
                 since_check += len(chunk)
         finally:
             self.printing = False
-        self.bytes_sent += sent
         return sent

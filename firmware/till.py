@@ -206,10 +206,7 @@ class Till:
         elif k == "A" or k == "#":
             value = self._take_entry()
             if k == "A":
-                product = None
-                for p in self.cfg["products"]:
-                    if p.get("plu") == value:
-                        product = p
+                product = config.product(self.cfg, value)
                 if product is None:
                     self.show("PLU %d tidak ada" % value)
                     return
@@ -392,14 +389,14 @@ class Till:
             change += p.get("change", 0)
         self._reset()
         self.show("Kembali " + money.rupiah(change) if change else "Terima kasih", sale["status"])
-        await self._print(ev.SALE, sale, self.board.now(), False)
+        await self.print_job(ev.SALE, sale, self.board.now(), False)
 
     async def void_sale(self, reason):
         data = {"receipt": self.sale["receipt"], "total": self.sale["total"], "reason": reason}
         self.record(ev.VOID, data)
         self._reset()
         self.show("Transaksi batal", data["receipt"])
-        await self._print(ev.VOID, data, self.board.now(), False)
+        await self.print_job(ev.VOID, data, self.board.now(), False)
 
     def _reset(self):
         self.state = IDLE
@@ -411,7 +408,8 @@ class Till:
         self.entry = ""
         self.qty = 1
 
-    async def _print(self, kind, data, ts, copy):
+    async def print_job(self, kind, data, ts, copy):
+        """Print a receipt of `kind`, then journal that it was printed (with the bytes it took)."""
         sent = await self.printer.run(receipt.LAYOUTS[kind](self.cfg, data, ts, copy))
         self.record(ev.RECEIPT, {"receipt": data["receipt"], "copy": copy, "of": kind, "bytes": sent})
         return sent
@@ -495,10 +493,6 @@ class Till:
         """After boot: finish or void the sale in flight and print what was closed but never printed."""
         with Transient("recovery") as recovery:
             await recovery.recover(self)
-
-    def print_job(self, kind, data, ts, copy):
-        """Print a receipt of `kind` and journal that it was printed (for aftersale and recovery)."""
-        return self._print(kind, data, ts, copy)
 
 
 def _answer(reply, ok, error, detail):
