@@ -1,0 +1,14 @@
+"""tools.bench_ingest runs end to end (small numbers) and reports nothing lost or duplicated.
+
+Its speed figures are for reading, not asserting here (see the module)."""
+
+from tools import bench_ingest
+
+
+def test_bench_ingest_runs_and_loses_nothing(capsys):
+    assert bench_ingest.main(["--events", "1000", "--terminals", "20", "--workers", "2"]) == 0
+    result = capsys.readouterr().out.strip().splitlines()[-1]
+    assert result.startswith("RESULT raw_msgs_per_s=")
+    figures = dict(part.split("=") for part in result.split()[1:])
+    assert figures["lost"] == "0" and figures["duplicated"] == "0"
+    assert float(figures["raw_msgs_per_s"]) > 0 and float(figures["ingest_msgs_per_s"]) > 0
