@@ -40,8 +40,6 @@ def parse_broker(url):
 
 
 class Link:
-    FIRMWARE = FIRMWARE
-
     def __init__(self, board, till, ident, credentials):
         self.board = board
         self.till = till

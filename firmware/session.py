@@ -3,6 +3,7 @@
 Loaded for the moment of a connect and dropped after (see transient.py).
 """
 
+from link import FIRMWARE
 from transient import Transient
 
 from protocol import codec, state, topics
@@ -26,7 +27,7 @@ async def announce(link):
             ident["model"],
             ident["hw_rev"],
             board.hw_id(),
-            link.FIRMWARE,
+            FIRMWARE,
             board.boot_reason,
             caps,
         )
