@@ -103,3 +103,10 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
         await task
     finally:
         await db.disconnect()
+
+
+def test_every_telemetry_metric_of_the_protocol_has_a_column():
+    from fleet.ingest.worker import TELEMETRY_COLUMNS
+
+    assert set(TELEMETRY_COLUMNS) <= set(TelemetrySample._meta.fields_map)
+    assert "battery_pct" in TELEMETRY_COLUMNS and "ts" not in TELEMETRY_COLUMNS

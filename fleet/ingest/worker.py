@@ -25,26 +25,14 @@ from tortoise.transactions import in_transaction
 
 from fleet.devices.models import Device, UnregisteredSighting
 from fleet.ingest.models import Event, TelemetrySample
-from protocol import codec, event, topics
+from protocol import codec, event, telemetry, topics
 from protocol.errors import ProtocolError
 
 log = logging.getLogger("fleet.ingest")
 
 KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
-TELEMETRY_COLUMNS = (
-    "uptime_s",
-    "mem_free",
-    "battery_pct",
-    "charging",
-    "paper",
-    "head_temp_c",
-    "printed_mm",
-    "cutter_count",
-    "outbox_depth",
-    "rssi_dbm",
-    "error_code",
-    "reboot_reason",
-)
+# Every metric of the protocol's telemetry vocabulary has a column (identity and time are stored apart).
+TELEMETRY_COLUMNS = tuple(f for f in telemetry.FIELDS if f not in ("ts", "model", "fw"))
 
 
 @dataclass
