@@ -1,7 +1,7 @@
 """Shared fixtures: where the real tools are, and the repository root."""
 
 import os
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,7 +9,6 @@ import pytest
 from tools import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def tool(name: str) -> str:
@@ -18,6 +17,21 @@ def tool(name: str) -> str:
         return binaries.find(name)
     except RuntimeError as e:
         pytest.fail(str(e))
+
+
+def run_on_micropython(micropython: str, script: str, heap: str, timeout: float) -> tuple[int, int, list[str]]:
+    """Run a test script of ours on the real interpreter; (passed, failed, output lines) from its last line."""
+    proc = subprocess.run(
+        [micropython, "-X", f"heapsize={heap}", script, str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 0, "\n".join(lines[-60:])
+    passed, failed = (int(part.split()[0]) for part in lines[-1].split(","))
+    return passed, failed, lines
 
 
 @pytest.fixture(scope="session")

@@ -6,75 +6,52 @@ from pathlib import Path
 from tools import mosquitto, vterm
 
 
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
 def make_ca(folder: Path, name: str) -> Path:
     folder.mkdir(parents=True)
-    key = folder / "ca.key"
-    cert = folder / "ca.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            f"/CN={name}",
-        ],
-        check=True,
-        capture_output=True,
+    key, cert = folder / "ca.key", folder / "ca.pem"
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
     )
-    subprocess.run(["openssl", "x509", "-in", str(cert), "-outform", "der", "-out", str(folder / "ca.der")], check=True)
+    openssl("x509", "-in", str(cert), "-outform", "der", "-out", str(folder / "ca.der"))
     return folder
 
 
 def make_server_cert(ca: Path, folder: Path) -> tuple[Path, Path]:
     key, csr, cert, ext = folder / "server.key", folder / "server.csr", folder / "server.pem", folder / "ext.cnf"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(csr),
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
-    subprocess.run(
-        [
-            "openssl",
-            "x509",
-            "-req",
-            "-in",
-            str(csr),
-            "-CA",
-            str(ca / "ca.pem"),
-            "-CAkey",
-            str(ca / "ca.key"),
-            "-CAcreateserial",
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-extfile",
-            str(ext),
-        ],
-        check=True,
-        capture_output=True,
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca / "ca.pem"),
+        "-CAkey",
+        str(ca / "ca.key"),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
     )
     return cert, key
 

@@ -25,6 +25,18 @@ def _rmtree(path):
     os.rmdir(path)
 
 
+class TmpDir:
+    """`with TmpDir() as root:` a fresh directory, removed afterwards (no contextlib on MicroPython)."""
+
+    def __enter__(self):
+        self.path = _tmpdir()
+        return self.path
+
+    def __exit__(self, *exc):
+        _rmtree(self.path)
+        return False
+
+
 def _open(root, **kw):
     return Journal(root + "/j", **kw).open(lambda: "1234abcd")
 
@@ -38,8 +50,7 @@ def _segments(root):
 
 
 def test_records_come_back_in_order_across_segments_and_reopen():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root, segment_bytes=64)
         for i in range(1, 11):
             assert j.append(("record-%d" % i).encode()) == i
@@ -49,13 +60,10 @@ def test_records_come_back_in_order_across_segments_and_reopen():
         assert _payloads(j) == [(i, ("record-%d" % i).encode()) for i in range(1, 11)]
         assert j.next_seq == 11 and j.jid == "1234abcd"
         j.close()
-    finally:
-        _rmtree(root)
 
 
 def test_a_torn_record_is_cut_off_and_the_next_append_is_readable():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root)
         for i in range(3):
             j.append(b"ok")
@@ -69,13 +77,10 @@ def test_a_torn_record_is_cut_off_and_the_next_append_is_readable():
         j = _open(root)
         assert _payloads(j) == [(1, b"ok"), (2, b"ok"), (3, b"ok"), (4, b"after")] and j.repaired == 0
         j.close()
-    finally:
-        _rmtree(root)
 
 
 def test_a_record_with_a_bad_crc_ends_the_valid_journal():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root)
         j.append(b"first")
         j.append(b"second")
@@ -90,13 +95,10 @@ def test_a_record_with_a_bad_crc_ends_the_valid_journal():
         assert _payloads(j) == [(1, b"first")]
         assert j.append(b"again") == 2
         j.close()
-    finally:
-        _rmtree(root)
 
 
 def test_sequence_numbers_continue_after_everything_is_acknowledged_and_pruned():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root, segment_bytes=40, keep_bytes=0)
         for _ in range(12):
             j.append(b"0123456789")
@@ -106,13 +108,10 @@ def test_sequence_numbers_continue_after_everything_is_acknowledged_and_pruned()
         j = _open(root, segment_bytes=40, keep_bytes=0)
         assert j.cursor == 12 and j.next_seq == 13
         j.close()
-    finally:
-        _rmtree(root)
 
 
 def test_a_full_journal_refuses_new_sales_keeps_room_to_close_one_and_frees_space_once_acknowledged():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root, segment_bytes=100, keep_bytes=0, max_bytes=400, reserve_bytes=150)
         while j.has_room():
             j.append(b"x" * 40)
@@ -122,13 +121,10 @@ def test_a_full_journal_refuses_new_sales_keeps_room_to_close_one_and_frees_spac
         j.acknowledge(j.next_seq - 1)
         assert j.has_room()
         j.close()
-    finally:
-        _rmtree(root)
 
 
 def test_open_removes_interrupted_temporary_files_and_readonly_open_changes_nothing():
-    root = _tmpdir()
-    try:
+    with TmpDir() as root:
         j = _open(root)
         j.append(b"a")
         j.close()
@@ -141,5 +137,3 @@ def test_open_removes_interrupted_temporary_files_and_readonly_open_changes_noth
         j = _open(root)
         assert j.cursor == 0 and "cursor.tmp" not in os.listdir(root + "/j") and j.repaired == 1
         j.close()
-    finally:
-        _rmtree(root)
