@@ -6,15 +6,37 @@ from fastapi import FastAPI
 
 import protocol
 from fleet import __version__
+from fleet.api import problems
+from fleet.auth.routes import router as auth_router
+from fleet.commands.routes import router as commands_router
+from fleet.devices.routes import router as devices_router
+from fleet.ingest.routes import router as ingest_router
+
+# Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
+PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token")})
 
 
-def create_app() -> FastAPI:
-    """Build the app. Routers of the feature packages are mounted here as they arrive."""
-    app = FastAPI(title="POS fleet service", version=__version__)
+def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
+    """Build the app. `jwt_secret` signs login tokens; `lifespan` runs the service's background parts."""
+    app = FastAPI(
+        title="POS fleet service",
+        version=__version__,
+        lifespan=lifespan,
+        responses={
+            422: {
+                "description": "invalid request",
+                "content": {problems.MEDIA_TYPE: {"schema": problems.PROBLEM_SCHEMA}},
+            },
+        },
+    )
+    app.state.jwt_secret = jwt_secret
+    problems.install(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
         """Liveness: the process answers, and which wire-contract version it speaks."""
         return {"status": "ok", "version": __version__, "protocol": protocol.VERSION}
 
+    for router in (auth_router, devices_router, ingest_router, commands_router):
+        app.include_router(router)
     return app

@@ -1,152 +1,272 @@
-"""`fleet` command line: serve the API, and run the demo."""
+"""`fleet`: run the service, its ingest workers, the demo, and the operator's jobs."""
 
 import argparse
 import asyncio
-import json
-import shutil
-import socket
+import contextlib
+import getpass
+import os
+import secrets
+import signal
 import sys
-import urllib.parse
-import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
 
 from fleet import db
-from fleet.app import create_app
-from fleet.ingest.worker import IngestWorker
+from fleet.broker import BrokerAddress
 from fleet.settings import get_settings
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+def _serve_app(args: argparse.Namespace) -> int:
+    from fleet.app import create_app
+    from fleet.service import Service
 
-
-async def _serve(host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    return server
-
-
-def _get_json(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        data: dict[str, object] = json.loads(response.read())
-        return data
-
-
-def _terminal_demo(workdir: Path) -> None:
-    """A simulated terminal on the real firmware (MicroPython unix port): two sales, receipts as text."""
-    from tools import escpos_decode, terminal
-
-    dev = workdir / "demo-terminal"
-    if dev.exists():
-        shutil.rmtree(dev)
-    terminal.provision(dev, "TKM-58-DEMO01")
-    script = "2*1A 2A B 1 50000#  3A B 2 !confirm=RRN-DEMO-1"
-    print(f"terminal TKM-58-DEMO01 (real firmware on MicroPython) runs the cashier script: {script}")
-    proc = terminal.run(dev, script, clock=None)  # the terminal keeps this machine's time
-    if proc.returncode != 0:
-        print(proc.stdout + proc.stderr, file=sys.stderr)
-        return
-    for page in escpos_decode.split_receipts(terminal.printed(dev)):
-        print("    ." + "-" * 32 + ".")
-        for line in page.lines:
-            print(f"    |{line:<32}|")
-        if page.rasters:
-            print(f"    |{'[QRIS code, raster image]':^32}|")
-        print("    '" + "-" * 32 + "'")
-    kinds = [msg["type"] for _, msg in terminal.journal_records(dev)]
-    print(f"journal on the terminal's flash ({dev / 'flash' / 'journal'}): {len(kinds)} events: {' '.join(kinds)}")
-
-
-async def _demo(host: str, port: int, smoke: bool) -> int:
-    server = await _serve(host, port)
-    base = f"http://{host}:{port}"
-    health = await asyncio.to_thread(_get_json, base + "/healthz")
-    print(f"fleet service up at {base}  (API docs: {base}/docs)  health: {health}")
-    await asyncio.to_thread(_terminal_demo, Path("var"))
-    if smoke:
-        server.should_exit = True
-        await asyncio.sleep(0.2)
-        return 0 if health.get("status") == "ok" else 1
-    print("Ctrl-C to stop.")
-    while not server.should_exit:
-        await asyncio.sleep(0.5)
+    settings = get_settings()
+    if settings.jwt_secret is None:
+        print("fleet serve: set FLEET_JWT_SECRET (a long random string); there is no default.", file=sys.stderr)
+        return 2
+    _var_dir(settings.database_url)
+    service = Service(settings.database_url, settings.broker_url, ingest_workers=settings.ingest_workers)
+    app = create_app(settings.jwt_secret.get_secret_value(), lifespan=service.lifespan)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
-async def _ingest(broker_url: str, group: str, worker_id: str) -> int:
-    parsed = urllib.parse.urlsplit(broker_url)
-    if parsed.scheme != "mqtt" or not parsed.hostname:
-        print("fleet ingest: --broker mqtt://host:port (or FLEET_BROKER_URL) is needed", file=sys.stderr)
+def _var_dir(database_url: str) -> None:
+    """A SQLite file's folder is made when missing (the default is var/fleet.sqlite3)."""
+    if database_url.startswith("sqlite://") and not database_url.endswith(":memory:"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _ingest(broker_url: str, group: str, worker_id: str, mqtt_version: str) -> int:
+    from fleet.ingest.worker import READY, IngestWorker
+
+    try:
+        broker = BrokerAddress.parse(broker_url, v5=mqtt_version == "5")
+    except ValueError as e:
+        print(f"fleet ingest: {e} (--broker or FLEET_BROKER_URL)", file=sys.stderr)
         return 2
     await db.connect(get_settings().database_url)
     worker = IngestWorker(
-        parsed.hostname,
-        parsed.port or 1883,
+        broker.host,
+        broker.port,
         group=group,
-        username=parsed.username,
-        password=parsed.password,
+        username=broker.username,
+        password=broker.password,
         client_id=f"fleet-ingest-{group}-{worker_id}",
+        v5=broker.v5,
     )
-    print(f"ingest worker {worker_id} of group {group} on {broker_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # finish the batch in hand, then leave
+        loop.add_signal_handler(sig, stop.set)
+    print(f"ingest worker {worker_id} of group {group} on {broker.public_url} (MQTT {mqtt_version})", flush=True)
+
+    async def announce() -> None:
+        if await asyncio.to_thread(worker.subscribed.wait, 60):
+            print(f"ingest worker {worker_id} {READY}", flush=True)  # the service waits for this line
+
+    announcing = asyncio.create_task(announce())
     try:
-        await worker.run()
+        await worker.run(stop)
+        announcing.cancel()
     finally:
         await db.disconnect()
     return 0
+
+
+async def _with_db(job: Callable[[], Awaitable[int]]) -> int:
+    url = get_settings().database_url
+    _var_dir(url)
+    await db.migrate(url)
+    await db.connect(url)
+    try:
+        return await job()
+    finally:
+        await db.disconnect()
+
+
+def _import_devices(path: Path, dry_run: bool) -> int:
+    from tqdm import tqdm
+
+    from fleet.devices import importer
+
+    text = path.read_text(encoding="utf-8-sig")
+
+    async def job() -> int:
+        rows = max(0, text.count("\n") - 1)
+        with tqdm(total=rows, unit="device", desc="registering", disable=None) as bar:
+            try:
+                report = await importer.import_devices(text, dry_run=dry_run, progress=bar.update)
+            except importer.BadFile as bad:
+                print(f"fleet import-devices: {path}: {bad}", file=sys.stderr)
+                return 2
+        verb = "would register" if dry_run else "registered"
+        print(f"{report.rows} rows: {verb} {len(report.created)}, refused {len({e.line for e in report.errors})}")
+        if report.merchants_created:
+            print("new merchants: " + ", ".join(report.merchants_created))
+        for e in report.errors:
+            print(f"  line {e.line} {e.serial or '-'}: {e.field}: {e.message}")
+        return 1 if report.errors else 0
+
+    return asyncio.run(_with_db(job))
+
+
+def _create_user(username: str, role: str, merchant: str | None) -> int:
+    from fleet.api.problems import Problem
+    from fleet.auth.models import Role
+    from fleet.auth.routes import create_user
+    from fleet.devices.models import Merchant
+
+    password = os.environ.get("FLEET_NEW_USER_PASSWORD") or getpass.getpass(f"password for {username}: ")
+
+    async def job() -> int:
+        merchant_id = None
+        if merchant is not None:
+            found = await Merchant.get_or_none(name=merchant)
+            if found is None:
+                print(f"fleet create-user: no merchant named {merchant!r}", file=sys.stderr)
+                return 2
+            merchant_id = found.id
+        if len(password) < 10:
+            print("fleet create-user: the password needs at least 10 characters", file=sys.stderr)
+            return 2
+        try:
+            user = await create_user(username, password, Role(role), merchant_id)
+        except Problem as e:
+            print(f"fleet create-user: {e.detail}", file=sys.stderr)
+            return 2
+        print(f"created {user.role} user {user.username}")
+        return 0
+
+    return asyncio.run(_with_db(job))
+
+
+def _issue_credentials(serials: list[str], missing: bool, out: Path) -> int:
+    from tqdm import tqdm
+
+    from fleet.auth import passwords
+    from fleet.devices.models import Device
+
+    async def job() -> int:
+        query = Device.filter(serial__in=[s.upper() for s in serials]) if serials else Device.all()
+        if missing:
+            query = query.filter(mqtt_password_hash__isnull=True)
+        devices = await query.order_by("serial")
+        if serials and len(devices) != len(set(serials)):
+            unknown = sorted({s.upper() for s in serials} - {d.serial for d in devices})
+            print("fleet issue-credentials: not registered: " + ", ".join(unknown), file=sys.stderr)
+            return 2
+        out.touch(mode=0o600)
+        lines = ["serial,password"]
+        for device in tqdm(devices, unit="device", desc="issuing", disable=None):
+            password = passwords.new_device_password()
+            device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
+            await device.save(update_fields=["mqtt_password_hash"])
+            lines.append(f"{device.serial},{password}")
+        out.write_text("\n".join(lines) + "\n")
+        print(f"issued credentials for {len(devices)} devices into {out} (for provisioning; keep it secret)")
+        return 0
+
+    return asyncio.run(_with_db(job))
+
+
+def _mosquitto_config(out: Path, port: int, bind: str, run_as: str | None) -> int:
+    from fleet import mosquitto_config
+
+    broker_url = get_settings().broker_url
+    try:
+        broker = BrokerAddress.parse(broker_url)
+    except ValueError:
+        broker = None
+    if broker is None or not broker.username or not broker.password:
+        print(
+            "fleet mosquitto-config: set FLEET_BROKER_URL=mqtt://USER:PASSWORD@HOST:PORT: the fleet's own broker "
+            "user is written into the password file",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def job() -> int:
+        written = await mosquitto_config.write(
+            out, broker.username or "", broker.password or "", port=port, bind=bind, run_as=run_as
+        )
+        print(f"{written.devices} terminals and the fleet user '{broker.username}' in {written.files[0]}")
+        if written.without_credentials:
+            print(f"{written.without_credentials} registered devices have no credentials yet (fleet issue-credentials)")
+        print("start the broker with: mosquitto -c " + str(written.files[2]))
+        return 0
+
+    return asyncio.run(_with_db(job))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `fleet` console script."""
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the API")
+    serve = sub.add_parser("serve", help="run the API, the ingest workers and the command dispatcher")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     sub.add_parser("migrate", help="apply the committed database migrations (FLEET_DATABASE_URL)")
-    ingest = sub.add_parser("ingest", help="consume terminals' MQTT messages into the database")
+    ingest = sub.add_parser("ingest", help="one ingest worker: terminals' MQTT messages into the database")
     ingest.add_argument("--broker", help="mqtt://[user:password@]host:port (default FLEET_BROKER_URL)")
     ingest.add_argument("--group", default="fleet", help="shared-subscription group of the workers")
+    ingest.add_argument("--mqtt", choices=("5", "3.1.1"), default="5", help="3.1.1: no shared subscriptions")
     ingest.add_argument(
         "--id",
         default="1",
         help="this worker's stable id: after a crash it resumes its own "
         "broker session, and the broker redelivers what it had not acknowledged",
     )
-    demo = sub.add_parser("demo", help="run the product locally with its defaults and print where to look")
+    imp = sub.add_parser("import-devices", help="register devices from a CSV file (see docs: columns)")
+    imp.add_argument("csv", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check the file, register nothing")
+    user = sub.add_parser("create-user", help="add a user (password from FLEET_NEW_USER_PASSWORD or a prompt)")
+    user.add_argument("username")
+    user.add_argument("--role", choices=("admin", "biz_support", "merchant"), required=True)
+    user.add_argument("--merchant", help="the merchant's name, for a merchant user")
+    cred = sub.add_parser("issue-credentials", help="new broker passwords for terminals, written to a CSV once")
+    cred.add_argument("serials", nargs="*", help="default: every registered device")
+    cred.add_argument("--missing", action="store_true", help="only devices that have none yet")
+    cred.add_argument("--out", type=Path, required=True)
+    mqc = sub.add_parser("mosquitto-config", help="write Mosquitto's password file, ACL file and config")
+    mqc.add_argument("--out", type=Path, required=True, help="a folder")
+    mqc.add_argument("--port", type=int, default=1883)
+    mqc.add_argument("--bind", default="127.0.0.1")
+    mqc.add_argument("--user", dest="run_as", help="the system user mosquitto should run as")
+    demo = sub.add_parser("demo", help="run the fleet with its defaults and virtual terminals selling")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=0, help="0: a free port")
-    demo.add_argument("--smoke", action="store_true", help="start, check health, stop")
+    demo.add_argument("--port", type=int, default=8000, help="the API's port (0 or a taken one: a free one)")
+    demo.add_argument("--terminals", type=int, default=3)
+    demo.add_argument("--sales", type=int, default=5)
+    demo.add_argument("--smoke", action="store_true", help="run the demo once through, check it, stop")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
-        Path("var").mkdir(exist_ok=True)
+        _var_dir(get_settings().database_url)
         asyncio.run(db.migrate(get_settings().database_url))
-        print(f"migrated {get_settings().database_url}")
+        print("migrated the database")
         return 0
     if args.command == "ingest":
-        return asyncio.run(_ingest(args.broker or get_settings().broker_url, args.group, args.id))
+        return asyncio.run(_ingest(args.broker or get_settings().broker_url, args.group, args.id, args.mqtt))
     if args.command == "serve":
-        if get_settings().jwt_secret is None:
-            print("fleet serve: set FLEET_JWT_SECRET (a long random string); there is no default.", file=sys.stderr)
-            return 2
-        uvicorn.run(create_app(), host=args.host, port=args.port)
-        return 0
-    Path("var").mkdir(exist_ok=True)
-    port = args.port or _free_port(args.host)
-    try:
-        return asyncio.run(_demo(args.host, port, args.smoke))
-    except KeyboardInterrupt:
-        return 0
+        return _serve_app(args)
+    if args.command == "import-devices":
+        return _import_devices(args.csv, args.dry_run)
+    if args.command == "create-user":
+        return _create_user(args.username, args.role, args.merchant)
+    if args.command == "issue-credentials":
+        return _issue_credentials(args.serials, args.missing, args.out)
+    if args.command == "mosquitto-config":
+        return _mosquitto_config(args.out, args.port, args.bind, args.run_as)
+    from fleet import demo as demo_mod
+
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(
+            demo_mod.run(args.host, args.port, args.terminals, args.sales, args.smoke, secrets.token_urlsafe(32))
+        )
+    return 0
 
 
 if __name__ == "__main__":

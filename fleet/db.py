@@ -10,7 +10,7 @@ from tortoise.migrations.api import migrate as run_migrations
 
 from fleet.settings import get_settings
 
-MODELS = ["fleet.devices.models", "fleet.ingest.models"]
+MODELS = ["fleet.devices.models", "fleet.ingest.models", "fleet.auth.models", "fleet.commands.models"]
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -36,8 +36,10 @@ async def migrate(database_url: str) -> None:
     await Tortoise.close_connections()
 
 
-async def connect(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url))
+async def connect(database_url: str, shared: bool = False) -> None:
+    """Connect this task's context; `shared`: also every other task's (the service: uvicorn serves
+    requests and runs the lifespan in tasks of its own)."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=shared)
 
 
 async def disconnect() -> None:

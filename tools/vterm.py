@@ -57,10 +57,15 @@ def provision(
     return dev
 
 
-def start(dev: Path, script: str, drain_timeout: int = 120, code: Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    dev: Path, script: str, drain_timeout: int = 120, code: Path | None = None, stay: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start terminal `dev` on `script`: it exits once drained, or with `stay` keeps running (for commands)."""
     path = dev / "script.txt"
     path.write_text(script)
-    argv, env = terminal.command(dev, path, clock=None, code=code, drain_timeout=drain_timeout)
+    argv, env = terminal.command(
+        dev, path, clock=None, code=code, drain_timeout=None if stay else drain_timeout, stay=stay
+    )
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

@@ -11,6 +11,16 @@ class Ownership(StrEnum):
     RENTED = "rented"  # "sewa/pinjaman": covered for the rental period (W2)
 
 
+class DeviceType(StrEnum):
+    """Kinds of device, as the repair lead times group them (S1)."""
+
+    MPOS = "mpos"  # the vendor's own mPOS terminal (IMIN class): 3-4 working days
+    TABLET = "tablet"  # Advan, X1 Basic, X2 Pro, Samsung: 7-14 working days
+    PRINTER = "printer"  # accessories: 3-4 working days
+    CASH_DRAWER = "cash_drawer"
+    SCANNER = "scanner"
+
+
 class Merchant(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=120, unique=True)
@@ -24,7 +34,7 @@ class Device(Model):
     id = fields.IntField(primary_key=True)
     serial = fields.CharField(max_length=32, unique=True)
     model = fields.CharField(max_length=32)
-    device_type = fields.CharField(max_length=32)  # mpos, tablet, printer, cash_drawer, scanner (S1)
+    device_type = fields.CharField(max_length=32)  # a DeviceType value (S1)
     hw_id = fields.CharField(max_length=64, null=True)
     firmware = fields.CharField(max_length=32, null=True)
     ownership = fields.CharEnumField(Ownership)
@@ -39,6 +49,9 @@ class Device(Model):
     last_seen = fields.DatetimeField(null=True)
     boot_reason = fields.CharField(max_length=16, null=True)
     capabilities: fields.JSONField[list] = fields.JSONField(default=list)  # type: ignore[type-arg]
+    # The terminal's broker password, hashed in Mosquitto's format (see fleet.auth.passwords); null until
+    # credentials are issued for it.
+    mqtt_password_hash = fields.CharField(max_length=160, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -23,6 +23,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from tortoise.transactions import in_transaction
 
+from fleet.commands import service as commands
 from fleet.devices.models import Device, UnregisteredSighting
 from fleet.ingest.models import Event, TelemetrySample
 from protocol import codec, event, telemetry, topics
@@ -30,6 +31,8 @@ from protocol.errors import ProtocolError
 
 log = logging.getLogger("fleet.ingest")
 
+# The line a `fleet ingest` process prints once its subscriptions are confirmed (the service waits for it).
+READY = "subscribed and ready"
 KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 # Every metric of the protocol's telemetry vocabulary has a column (identity and time are stored apart).
 TELEMETRY_COLUMNS = tuple(f for f in telemetry.FIELDS if f not in ("ts", "model", "fw"))
@@ -59,32 +62,40 @@ class IngestWorker:
         batch_size: int = 500,
         batch_wait: float = 0.05,
         client_id: str | None = None,
+        v5: bool = True,
     ) -> None:
         self.host, self.port = host, port
+        self.v5 = v5  # False: an MQTT 3.1.1 broker (the in-process one): plain subscriptions, one worker
         self.group = group
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.counters: Counter[str] = Counter()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # the broker confirmed the subscriptions: nothing is missed now
         self._queue: asyncio.Queue[Received] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"fleet-ingest-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
             manual_ack=True,
         )
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.on_disconnect = lambda *args: self.connected.clear()
 
     # -- paho's thread ---------------------------------------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         # Subscriptions belong here: after a reconnect they are made again.
-        client.subscribe([(topics.shared_subscription(self.group, kind), 1) for kind in KINDS])
+        if self.v5:
+            client.subscribe([(topics.shared_subscription(self.group, kind), 1) for kind in KINDS])
+        else:
+            client.subscribe([(topics.subscription(kind), 1) for kind in KINDS])
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
@@ -97,9 +108,12 @@ class IngestWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until `stop` is set (or forever)."""
         self._loop = asyncio.get_running_loop()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 3600  # keep the subscription and queued messages across a restart
-        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600  # keep the subscription and queued messages across a restart
+            self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
+        else:
+            self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         try:
             while stop is None or not stop.is_set():
@@ -147,6 +161,7 @@ class IngestWorker:
         known = {str(s) for s in await Device.filter(serial__in=serials).values_list("serial", flat=True)}
         now = datetime.now(UTC)
         events: list[Event] = []
+        acks: list[tuple[str, dict[str, Any]]] = []
         samples: list[TelemetrySample] = []
         seen: dict[str, dict[str, Any]] = {}
         unknown: dict[str, str] = {}
@@ -167,6 +182,8 @@ class IngestWorker:
                         data=msg["data"],
                     )
                 )
+            elif kind == topics.ACK and serial in known:
+                acks.append((serial, msg))
             elif kind == topics.TELEMETRY and serial in known:
                 samples.append(
                     TelemetrySample(
@@ -192,6 +209,9 @@ class IngestWorker:
                 await Event.bulk_create(events, ignore_conflicts=True)
             if samples:
                 await TelemetrySample.bulk_create(samples)
+            for serial, msg in acks:
+                if await commands.record_ack(serial, msg, now):
+                    self.counters["commands.closed"] += 1
             for serial, update in seen.items():
                 await Device.filter(serial=serial).update(**update)
             for serial, topic in unknown.items():

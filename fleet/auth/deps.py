@@ -1,0 +1,85 @@
+"""Who is asking: the principal behind a request, and the object-level scoping every route goes through.
+
+A merchant user sees only their own merchant's things. Another merchant's object answers 404, exactly
+like one that does not exist, so ids and serials cannot be probed.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from fleet.api.problems import Problem
+from fleet.auth import tokens
+from fleet.auth.models import Role, User
+from fleet.devices.models import Device, Merchant
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+    merchant_id: int | None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ADMIN, Role.BIZ_SUPPORT)
+
+
+def _unauthorized(detail: str) -> Problem:
+    problem = Problem(401, detail, type_="unauthorized")
+    problem.headers = {"WWW-Authenticate": "Bearer"}
+    return problem
+
+
+async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    if not token:
+        raise _unauthorized("log in first: POST /auth/token")
+    username = tokens.subject(request.app.state.jwt_secret, token)
+    user = await User.get_or_none(username=username, active=True) if username else None
+    if user is None:
+        raise _unauthorized("the token is invalid or expired")
+    return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+async def staff(who: Caller) -> Principal:
+    if not who.is_staff:
+        raise Problem(403, "only Biz Support and admins may do this", type_="forbidden")
+    return who
+
+
+async def admin(who: Caller) -> Principal:
+    if who.role is not Role.ADMIN:
+        raise Problem(403, "only admins may do this", type_="forbidden")
+    return who
+
+
+Staff = Annotated[Principal, Depends(staff)]
+Admin = Annotated[Principal, Depends(admin)]
+
+
+async def visible_device(who: Principal, serial: str) -> Device:
+    """The device `serial` if the caller may see it; 404 otherwise (also for another merchant's)."""
+    query = Device.filter(serial=serial)
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    device = await query.first()
+    if device is None:
+        raise Problem(404, f"no device {serial!r}", type_="not-found")
+    return device
+
+
+async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:
+    if not who.is_staff and merchant_id != who.merchant_id:
+        raise Problem(404, f"no merchant {merchant_id}", type_="not-found")
+    merchant = await Merchant.get_or_none(id=merchant_id)
+    if merchant is None:
+        raise Problem(404, f"no merchant {merchant_id}", type_="not-found")
+    return merchant

@@ -1,0 +1,88 @@
+"""Login, the caller's own identity, and user management (admins only)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from fleet.api.problems import Problem
+from fleet.auth import passwords, tokens
+from fleet.auth.deps import Admin, Caller
+from fleet.auth.models import Role, User
+from fleet.devices.models import Merchant
+
+router = APIRouter(tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+    merchant_id: int | None
+    active: bool
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=128)
+    role: Role
+    merchant_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        merchant_id=user.merchant_id,  # type: ignore[attr-defined]
+        active=user.active,
+    )
+
+
+@router.post("/auth/token", response_model=Token)
+async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: a bearer token for a user's name and password."""
+    user = await User.get_or_none(username=form.username, active=True)
+    # Hash even for an unknown user, so the answer takes as long either way.
+    stored = user.password_hash if user else passwords.dummy_hash()
+    if not passwords.verify_password(form.password, stored) or user is None:
+        problem = Problem(401, "wrong username or password", type_="unauthorized")
+        problem.headers = {"WWW-Authenticate": "Bearer"}
+        raise problem
+    return Token(access_token=tokens.issue(request.app.state.jwt_secret, user.username, datetime.now(UTC)))
+
+
+@router.get("/auth/me", response_model=UserOut)
+async def me(who: Caller) -> UserOut:
+    return user_out(await User.get(id=who.user_id))
+
+
+async def create_user(username: str, password: str, role: Role, merchant_id: int | None) -> User:
+    """The one way users are made (API and CLI): a merchant user is bound to exactly one merchant."""
+    if role is Role.MERCHANT:
+        if merchant_id is None or not await Merchant.exists(id=merchant_id):
+            raise Problem(422, "a merchant user needs an existing merchant_id", type_="bad-user")
+    elif merchant_id is not None:
+        raise Problem(422, "only merchant users belong to a merchant", type_="bad-user")
+    if await User.exists(username=username):
+        raise Problem(409, f"user {username!r} exists", type_="conflict")
+    return await User.create(
+        username=username, password_hash=passwords.hash_password(password), role=role, merchant_id=merchant_id
+    )
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+async def add_user(body: UserIn, who: Admin) -> UserOut:
+    return user_out(await create_user(body.username, body.password, body.role, body.merchant_id))
+
+
+@router.get("/users", response_model=list[UserOut])
+async def list_users(who: Admin) -> list[UserOut]:
+    return [user_out(u) for u in await User.all().order_by("id")]

@@ -1,0 +1,104 @@
+"""Where the fleet's MQTT broker is: an external one (Mosquitto, EMQX) from FLEET_BROKER_URL, or, by
+default, an in-process broker (amqtt) the service starts itself on 127.0.0.1:1883, or on a free port
+when 1883 is taken.
+
+amqtt speaks MQTT 3.1.1 only, so against it the ingest runs one worker on plain subscriptions; against
+an external broker the workers use MQTT v5 shared subscriptions and split the load.
+"""
+
+import asyncio
+import logging
+import socket
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("fleet.broker")
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    v5: bool = True  # MQTT v5 with shared subscriptions; False for a 3.1.1-only broker
+
+    @classmethod
+    def parse(cls, url: str, v5: bool = True) -> "BrokerAddress":
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme != "mqtt" or not parsed.hostname:
+            raise ValueError(f"a broker URL looks like mqtt://[user:password@]host:port, not {url!r}")
+        return cls(
+            parsed.hostname,
+            parsed.port or 1883,
+            urllib.parse.unquote(parsed.username) if parsed.username else None,
+            urllib.parse.unquote(parsed.password) if parsed.password else None,
+            v5,
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL with its credentials, for a child process (never printed: see `public_url`)."""
+        auth = ""
+        if self.username:
+            auth = urllib.parse.quote(self.username, safe="")
+            if self.password:
+                auth += ":" + urllib.parse.quote(self.password, safe="")
+            auth += "@"
+        return f"mqtt://{auth}{self.host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class InProcessBroker:
+    """An amqtt broker in this process's event loop, anonymous, on loopback only."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host = host
+        self.port = port if _port_free(host, port) else free_port(host)
+        self._broker: Any = None
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(self.host, self.port, v5=False)
+
+    async def start(self) -> "InProcessBroker":
+        from amqtt.broker import Broker  # type: ignore[import-untyped]
+
+        for name in ("amqtt", "transitions"):  # amqtt logs every connection at INFO
+            logging.getLogger(name).setLevel(logging.WARNING)
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
+        self._broker = Broker(config)
+        await self._broker.start()
+        log.info("in-process MQTT broker on %s", self.address.public_url)
+        return self
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            try:
+                await asyncio.wait_for(self._broker.shutdown(), 5)
+            except Exception:  # a broker that will not stop must not keep the service from exiting
+                log.exception("in-process broker did not shut down cleanly")
+            self._broker = None

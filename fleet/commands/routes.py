@@ -1,0 +1,90 @@
+"""Commands API: queue a command for a device, follow its status."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from fleet.api.problems import Problem
+from fleet.auth.deps import Caller, visible_device
+from fleet.commands import service
+from fleet.commands.models import Command
+from fleet.devices.routes import Limit, Offset, Serial
+
+router = APIRouter(tags=["commands"])
+
+CommandId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f]+$")]
+
+
+class CommandIn(BaseModel):
+    name: str = Field(description="ping, reprint, lock, unlock, config, set_clock", max_length=24)
+    args: dict[str, Any] = Field(default_factory=dict)
+    ttl_seconds: int = Field(default=int(service.DEFAULT_TTL.total_seconds()), ge=1, le=30 * 86400)
+
+
+class CommandOut(BaseModel):
+    id: str
+    serial: str
+    name: str
+    args: dict[str, Any]
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    last_sent_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    detail: str | None
+    result: dict[str, Any] | None
+    requested_by: str
+
+
+def command_out(cmd: Command, serial: str) -> CommandOut:
+    return CommandOut(
+        id=cmd.cmd_id,
+        serial=serial,
+        name=cmd.name,
+        args=cmd.args,
+        status=str(cmd.status),
+        created_at=cmd.created_at,
+        expires_at=cmd.expires_at,
+        attempts=cmd.attempts,
+        last_sent_at=cmd.last_sent_at,
+        finished_at=cmd.finished_at,
+        error=cmd.error,
+        detail=cmd.detail,
+        result=cmd.result,
+        requested_by=cmd.requested_by,
+    )
+
+
+@router.post("/devices/{serial}/commands", response_model=CommandOut, status_code=202)
+async def send_command(serial: Serial, body: CommandIn, who: Caller) -> CommandOut:
+    """Queue a command; it is sent while the terminal is online and retried until acked or expired."""
+    device = await visible_device(who, serial)
+    if body.name not in service.API_COMMANDS:
+        raise Problem(422, f"unknown command {body.name!r}", type_="bad-command")
+    if not who.is_staff and body.name not in service.MERCHANT_COMMANDS:
+        raise Problem(403, f"a merchant may not send {body.name!r}", type_="forbidden")
+    now = datetime.now(UTC)
+    cmd = await service.enqueue(device, body.name, body.args, who.username, now, timedelta(seconds=body.ttl_seconds))
+    return command_out(cmd, serial)
+
+
+@router.get("/devices/{serial}/commands", response_model=list[CommandOut])
+async def device_commands(serial: Serial, who: Caller, limit: Limit = 50, offset: Offset = 0) -> list[CommandOut]:
+    device = await visible_device(who, serial)
+    rows = await Command.filter(device=device).order_by("-id").offset(offset).limit(limit)
+    return [command_out(c, serial) for c in rows]
+
+
+@router.get("/commands/{command_id}", response_model=CommandOut)
+async def command_detail(command_id: CommandId, who: Caller) -> CommandOut:
+    query = Command.filter(cmd_id=command_id).select_related("device")
+    if not who.is_staff:
+        query = query.filter(device__merchant_id=who.merchant_id)
+    cmd = await query.first()
+    if cmd is None:
+        raise Problem(404, f"no command {command_id!r}", type_="not-found")
+    return command_out(cmd, cmd.device.serial)

@@ -1,0 +1,248 @@
+"""`fleet demo`: the fleet with its defaults (SQLite, in-process broker) and virtual terminals selling.
+
+The terminals are real `micropython` processes running the real firmware (tools.vterm). Their
+sales travel over MQTT into the database; the demo prints the URL, logins for each role, and what
+arrived. With --smoke it also sends a ping through the command queue, waits for the terminal's ack,
+checks every journal record was stored once, and stops.
+"""
+
+import asyncio
+import contextlib
+import json
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from tqdm import tqdm
+
+from fleet.app import create_app
+from fleet.auth import passwords
+from fleet.auth.models import Role, User
+from fleet.devices.models import Device, DeviceType, Merchant, Ownership
+from fleet.ingest.models import Event
+from fleet.service import Service
+from tools import escpos_decode, terminal, vterm
+
+SEED = 7
+MERCHANTS = ("Toko Sinar Jaya", "Warung Bu Tini")
+
+
+def _port(host: str, wanted: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind((host, wanted))
+            if not wanted:
+                port0: int = s.getsockname()[1]
+                return port0
+            return wanted
+        except OSError:
+            s.bind((host, 0))
+            port: int = s.getsockname()[1]
+            return port
+
+
+class Api:
+    """A tiny HTTP client for the demo's own checks (urllib, in a thread)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.token = ""
+
+    def _call(self, method: str, path: str, body: bytes | None = None, ctype: str = "application/json") -> Any:
+        request = urllib.request.Request(self.base + path, data=body, method=method)
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
+        if body is not None:
+            request.add_header("Content-Type", ctype)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    async def login(self, username: str, password: str) -> None:
+        form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+        answer = await asyncio.to_thread(self._call, "POST", "/auth/token", form, "application/x-www-form-urlencoded")
+        self.token = answer["access_token"]
+
+    async def get(self, path: str) -> Any:
+        return await asyncio.to_thread(self._call, "GET", path)
+
+    async def post(self, path: str, data: dict[str, Any]) -> Any:
+        return await asyncio.to_thread(self._call, "POST", path, json.dumps(data).encode())
+
+
+async def _seed(terminals: int) -> dict[str, str]:
+    """Merchants, the registered terminals (the last one stays unregistered: W4) and a user per role."""
+    merchants = [await Merchant.create(name=name) for name in MERCHANTS]
+    for index in range(max(1, terminals - 1)):
+        rented = index % 2 == 1
+        await Device.create(
+            serial=vterm.serial_for(SEED, index),
+            model="TKM-58",
+            device_type=DeviceType.MPOS,
+            merchant=merchants[index % len(merchants)],
+            ownership=Ownership.RENTED if rented else Ownership.PURCHASED,
+            invoice_number=None if rented else f"INV/2026/{1000 + index}",
+            invoice_date=None if rented else date(2026, 3, 2),
+            rental_start=date(2026, 6, 1) if rented else None,
+            rental_end=date(2027, 5, 31) if rented else None,
+        )
+    logins = {}
+    for username, role, merchant in (
+        ("admin", Role.ADMIN, None),
+        ("support", Role.BIZ_SUPPORT, None),
+        ("sinar", Role.MERCHANT, merchants[0]),
+    ):
+        password = passwords.new_device_password()  # random per run, printed below
+        await User.create(
+            username=username, password_hash=passwords.hash_password(password), role=role, merchant=merchant
+        )
+        logins[username] = password
+    return logins
+
+
+def _receipts(dev: Path) -> None:
+    pages = escpos_decode.split_receipts(terminal.printed(dev))
+    print(f"the first receipt {dev.name} printed (decoded from the ESC/POS bytes the firmware sent):")
+    for page in pages[:1]:
+        print("    ." + "-" * 32 + ".")
+        for line in page.lines:
+            print(f"    |{line:<32}|")
+        if page.rasters:
+            print(f"    |{'[QRIS code, raster image]':^32}|")
+        print("    '" + "-" * 32 + "'")
+
+
+def _journal_size(devs: list[Path]) -> int:
+    total = 0
+    for dev in devs:
+        try:
+            total += len(terminal.journal_records(dev))
+        except (OSError, ValueError):
+            pass  # being written: counted on the next look
+    return total
+
+
+async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt_secret: str) -> int:
+    var = Path("var")
+    var.mkdir(exist_ok=True)
+    database = var / "demo.sqlite3"
+    for stale in var.glob("demo.sqlite3*"):
+        stale.unlink()
+    service = Service(f"sqlite://{database}", "")
+    app = create_app(jwt_secret, lifespan=service.lifespan)
+    port = _port(host, port)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    # Ctrl-C and SIGTERM end the demo through its own cleanup (terminals stopped), not uvicorn's.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+            return 1
+        await asyncio.sleep(0.05)
+    assert service.broker is not None
+    base = f"http://{host}:{port}"
+    logins = await _seed(terminals)
+    print(f"fleet service: {base}   API docs: {base}/docs   database: {database}")
+    print(f"MQTT broker (in-process): {service.broker.public_url}")
+    print("logins (POST /auth/token, or the Authorize button in /docs):")
+    for username, password in logins.items():
+        print(f"    {username:<8} {password}")
+
+    root = var / "demo-terminals"
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(SEED)
+    devs = [vterm.provision(root, service.broker.public_url, SEED, i, {"heartbeat_s": 5}) for i in range(terminals)]
+    procs = [vterm.start(dev, vterm.sale_script(rng, sales), stay=True) for dev in devs]
+    print(f"{terminals} virtual terminals (real firmware, MicroPython unix port) making {sales} sales each;")
+    print(f"{devs[-1].name} is not registered: the fleet records it as a sighting, never a device (W4)")
+    code = 0
+    try:
+        code = await _follow(devs, procs, smoke)
+        if code == 0:
+            code = await _show(base, logins, devs, smoke)
+        if not smoke and code == 0:
+            print("terminals stay online for commands. Ctrl-C to stop.")
+            while not server.should_exit and all(p.poll() is None for p in procs):
+                await asyncio.sleep(0.5)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                await asyncio.to_thread(proc.wait, 10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        server.should_exit = True
+        await serving
+    return code
+
+
+async def _follow(devs: list[Path], procs: list[subprocess.Popen[bytes]], smoke: bool) -> int:
+    """A progress bar of events stored against events journaled, until the two meet and stay met."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 180
+    steady = 0
+    with tqdm(total=0, unit="event", desc="stored in the fleet", disable=None, file=sys.stdout) as bar:
+        while loop.time() < deadline:
+            journaled = _journal_size(devs)
+            stored = await Event.all().count()
+            bar.total = journaled
+            bar.n = stored
+            bar.refresh()
+            dead = [p for p in procs if p.poll() is not None]
+            if dead:
+                output = dead[0].stdout.read().decode(errors="replace") if dead[0].stdout else ""
+                print(f"a terminal stopped: {output[-500:]}", file=sys.stderr)
+                return 1
+            steady = steady + 1 if journaled and stored == journaled else 0
+            if steady >= 6:  # three seconds with nothing new: every sale made and stored
+                return 0
+            await asyncio.sleep(0.5)
+    print("the terminals' events did not all arrive in time", file=sys.stderr)
+    return 1
+
+
+async def _show(base: str, logins: dict[str, str], devs: list[Path], smoke: bool) -> int:
+    _receipts(devs[0])
+    api = Api(base)
+    await api.login("support", logins["support"])
+    page = await api.get("/devices")
+    for item in page["items"]:
+        sales = await api.get(f"/devices/{item['serial']}/transactions?type=sale&limit=1")
+        state = "online" if item["online"] else "offline"
+        print(
+            f"    {item['serial']}  {item['ownership']:<9}  {state:<7}  fw {item['firmware']}  {sales['total']} sales"
+        )
+    sightings = await api.get("/sightings")
+    print("unregistered serials seen: " + ", ".join(s["serial"] for s in sightings))
+    serial = page["items"][0]["serial"]
+    cmd = await api.post(f"/devices/{serial}/commands", {"name": "ping"})
+    for _ in range(60):
+        cmd = await api.get(f"/commands/{cmd['id']}")
+        if cmd["status"] not in ("pending", "sent"):
+            break
+        await asyncio.sleep(0.5)
+    print(f"ping to {serial} through the command queue: {cmd['status']} after {cmd['attempts']} attempt(s)")
+    merchant = Api(base)
+    await merchant.login("sinar", logins["sinar"])
+    own = await merchant.get("/devices")
+    print(f"merchant user 'sinar' sees {own['total']} of {page['total']} devices (its own)")
+    if not smoke:
+        return 0
+    journaled = _journal_size(devs)
+    stored = await Event.all().count()
+    ok = cmd["status"] == "acked" and stored == journaled and len(sightings) == 1 and own["total"] < page["total"]
+    print(f"smoke check: {'ok' if ok else 'FAILED'} ({stored} of {journaled} events stored)")
+    return 0 if ok else 1

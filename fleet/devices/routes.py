@@ -1,0 +1,258 @@
+"""Devices, merchants, unregistered sightings and bulk import."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+from tortoise.expressions import Q
+
+from fleet.api.problems import Problem
+from fleet.auth import passwords
+from fleet.auth.deps import Caller, Staff, visible_device, visible_merchant
+from fleet.commands.models import OPEN, Command
+from fleet.devices import importer
+from fleet.devices.models import Device, Merchant, UnregisteredSighting
+from fleet.ingest.models import Event, TelemetrySample
+
+router = APIRouter(tags=["devices"])
+
+Serial = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")]
+MerchantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+MAX_IMPORT_BYTES = 8 * 1024 * 1024
+
+
+class MerchantOut(BaseModel):
+    id: int
+    name: str
+
+
+class MerchantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class DeviceOut(BaseModel):
+    serial: str
+    model: str
+    device_type: str
+    hw_id: str | None
+    firmware: str | None
+    ownership: str
+    invoice_number: str | None
+    invoice_date: date | None
+    rental_start: date | None
+    rental_end: date | None
+    merchant_id: int | None
+    online: bool
+    last_seen: datetime | None
+    boot_reason: str | None
+    capabilities: list[str]
+    has_credentials: bool
+
+
+class DevicePage(BaseModel):
+    total: int
+    items: list[DeviceOut]
+
+
+class EventOut(BaseModel):
+    key: str
+    serial: str
+    seq: int
+    type: str
+    device_time: datetime
+    received_at: datetime
+    data: dict[str, Any]
+
+
+class DeviceDetail(DeviceOut):
+    telemetry: dict[str, Any] | None
+    recent_events: list[EventOut]
+    open_commands: int
+
+
+class SightingOut(BaseModel):
+    serial: str
+    first_seen: datetime
+    last_seen: datetime
+    messages: int
+    last_topic: str
+
+
+class RowErrorOut(BaseModel):
+    line: int
+    serial: str | None
+    field: str
+    message: str
+
+
+class ImportReportOut(BaseModel):
+    rows: int
+    created: int
+    merchants_created: list[str]
+    errors: list[RowErrorOut]
+
+
+class Credentials(BaseModel):
+    serial: str
+    username: str
+    password: str = Field(description="shown once; the fleet keeps only its hash")
+
+
+def device_out(d: Device) -> dict[str, Any]:
+    return {
+        "serial": d.serial,
+        "model": d.model,
+        "device_type": d.device_type,
+        "hw_id": d.hw_id,
+        "firmware": d.firmware,
+        "ownership": str(d.ownership),
+        "invoice_number": d.invoice_number,
+        "invoice_date": d.invoice_date,
+        "rental_start": d.rental_start,
+        "rental_end": d.rental_end,
+        "merchant_id": d.merchant_id,  # type: ignore[attr-defined]
+        "online": d.online,
+        "last_seen": d.last_seen,
+        "boot_reason": d.boot_reason,
+        "capabilities": list(d.capabilities or []),
+        "has_credentials": d.mqtt_password_hash is not None,
+    }
+
+
+def event_out(e: Event) -> EventOut:
+    return EventOut(
+        key=e.key,
+        serial=e.serial,
+        seq=e.seq,
+        type=e.type,
+        device_time=e.device_time,
+        received_at=e.received_at,
+        data=e.data,
+    )
+
+
+@router.get("/devices", response_model=DevicePage)
+async def list_devices(
+    who: Caller,
+    merchant_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    online: bool | None = None,
+    model: Annotated[str | None, Query(max_length=32)] = None,
+    firmware: Annotated[str | None, Query(max_length=32)] = None,
+    q: Annotated[str | None, Query(max_length=32, description="serial starts with")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> DevicePage:
+    query = Device.all()
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    if merchant_id is not None:
+        query = query.filter(merchant_id=merchant_id)
+    if online is not None:
+        query = query.filter(online=online)
+    if model:
+        query = query.filter(model=model)
+    if firmware:
+        query = query.filter(firmware=firmware)
+    if q:
+        query = query.filter(serial__startswith=q.upper())
+    total = await query.count()
+    items = await query.order_by("serial").offset(offset).limit(limit)
+    return DevicePage(total=total, items=[DeviceOut(**device_out(d)) for d in items])
+
+
+@router.get("/devices/{serial}", response_model=DeviceDetail)
+async def device_detail(serial: Serial, who: Caller) -> DeviceDetail:
+    device = await visible_device(who, serial)
+    sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()
+    telemetry = None
+    if sample is not None:
+        telemetry = {k: getattr(sample, k) for k in sample._meta.fields_map if k not in ("id", "serial")}
+    events = await Event.filter(serial=serial).order_by("-seq").limit(20)
+    open_commands = await Command.filter(device=device, status__in=OPEN).count()
+    return DeviceDetail(
+        **device_out(device),
+        telemetry=telemetry,
+        recent_events=[event_out(e) for e in events],
+        open_commands=open_commands,
+    )
+
+
+@router.post("/devices/{serial}/credentials", response_model=Credentials, status_code=201)
+async def issue_credentials(serial: Serial, who: Staff) -> Credentials:
+    """New broker credentials for a terminal (username = serial). The old password stops working at the
+    next `fleet mosquitto-config`; the new one is shown once, for provisioning into the terminal."""
+    device = await visible_device(who, serial)
+    password = passwords.new_device_password()
+    device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
+    await device.save(update_fields=["mqtt_password_hash"])
+    return Credentials(serial=serial, username=serial, password=password)
+
+
+@router.post("/devices/import", response_model=ImportReportOut)
+async def import_devices(
+    request: Request, who: Staff, dry_run: Annotated[bool, Query(description="check only, register nothing")] = False
+) -> ImportReportOut:
+    """Register devices from a CSV body (text/csv); the report names each refused row and why."""
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise Problem(413, f"at most {MAX_IMPORT_BYTES} bytes per import", type_="too-large")
+    try:
+        text = body.decode("utf-8-sig")
+        report = await importer.import_devices(text, dry_run=dry_run)
+    except UnicodeDecodeError as e:
+        raise Problem(422, "the file is not UTF-8 text", type_="bad-file") from e
+    except importer.BadFile as e:
+        raise Problem(422, str(e), type_="bad-file") from e
+    return ImportReportOut(
+        rows=report.rows,
+        created=len(report.created),
+        merchants_created=report.merchants_created,
+        errors=[RowErrorOut(**vars(e)) for e in report.errors],
+    )
+
+
+@router.get("/merchants", response_model=list[MerchantOut])
+async def list_merchants(who: Caller, limit: Limit = 100, offset: Offset = 0) -> list[MerchantOut]:
+    query = Merchant.all() if who.is_staff else Merchant.filter(id=who.merchant_id)
+    return [MerchantOut(id=m.id, name=m.name) for m in await query.order_by("name").offset(offset).limit(limit)]
+
+
+@router.post("/merchants", response_model=MerchantOut, status_code=201)
+async def add_merchant(body: MerchantIn, who: Staff) -> MerchantOut:
+    if await Merchant.exists(name=body.name):
+        raise Problem(409, f"merchant {body.name!r} exists", type_="conflict")
+    merchant = await Merchant.create(name=body.name)
+    return MerchantOut(id=merchant.id, name=merchant.name)
+
+
+@router.get("/merchants/{merchant_id}", response_model=MerchantOut)
+async def merchant_detail(merchant_id: MerchantId, who: Caller) -> MerchantOut:
+    merchant = await visible_merchant(who, merchant_id)
+    return MerchantOut(id=merchant.id, name=merchant.name)
+
+
+@router.get("/sightings", response_model=list[SightingOut])
+async def list_sightings(
+    who: Staff,
+    q: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[SightingOut]:
+    """Serials that published without being registered (W4): never devices, listed for Biz Support."""
+    query = UnregisteredSighting.all()
+    if q:
+        query = query.filter(Q(serial__startswith=q.upper()))
+    rows = await query.order_by("-last_seen").offset(offset).limit(limit)
+    return [
+        SightingOut(
+            serial=s.serial,
+            first_seen=s.first_seen,
+            last_seen=s.last_seen,
+            messages=s.messages,
+            last_topic=s.last_topic,
+        )
+        for s in rows
+    ]

@@ -1,0 +1,95 @@
+"""What terminals reported, as the API shows it: telemetry history (downsampled) and transactions."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from fleet.api.problems import Problem
+from fleet.auth.deps import Caller, visible_device, visible_merchant
+from fleet.devices.models import Device
+from fleet.devices.routes import EventOut, Limit, MerchantId, Offset, Serial, event_out
+from fleet.ingest import downsample
+from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.worker import TELEMETRY_COLUMNS
+
+router = APIRouter(tags=["telemetry and transactions"])
+
+# The business events that are money changing hands (or not): what a merchant calls transactions.
+TRANSACTION_TYPES = ("sale", "void", "refund", "payment")
+MAX_RAW_SAMPLES = 200_000  # a range holding more is refused: ask for a shorter one
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class TelemetryHistory(BaseModel):
+    serial: str
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    points: list[dict[str, Any]]
+
+
+class TransactionPage(BaseModel):
+    total: int
+    items: list[EventOut]
+
+
+def _aware(value: datetime | None, default: datetime) -> datetime:
+    if value is None:
+        return default
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return min(max(value, EARLIEST), LATEST)
+
+
+@router.get("/devices/{serial}/telemetry", response_model=TelemetryHistory)
+async def telemetry_history(
+    serial: Serial,
+    who: Caller,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    points: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> TelemetryHistory:
+    """Telemetry between `since` and `until` (default: the last 24 hours), in at most `points` buckets."""
+    await visible_device(who, serial)
+    end = _aware(until, datetime.now(UTC))
+    start = _aware(since, end - timedelta(hours=24))
+    if start >= end:
+        raise Problem(422, "since must be before until", type_="bad-range")
+    query = TelemetrySample.filter(serial=serial, device_time__gte=start, device_time__lt=end)
+    if await query.count() > MAX_RAW_SAMPLES:
+        raise Problem(422, "too many samples in that range; ask for a shorter one", type_="bad-range")
+    rows = await query.order_by("device_time").values("device_time", *TELEMETRY_COLUMNS)
+    width = downsample.bucket_width(start, end, points)
+    series = downsample.downsample(((r.pop("device_time"), r) for r in rows), start, width)
+    return TelemetryHistory(
+        serial=serial, since=start, until=end, bucket_seconds=int(width.total_seconds()), points=series
+    )
+
+
+async def _transactions(serials: Any, kind: str | None, limit: int, offset: int) -> TransactionPage:
+    query = Event.filter(serial__in=serials, type__in=TRANSACTION_TYPES if kind is None else (kind,))
+    total = await query.count()
+    items = await query.order_by("-device_time", "-id").offset(offset).limit(limit)
+    return TransactionPage(total=total, items=[event_out(e) for e in items])
+
+
+TransactionType = Annotated[str | None, Query(pattern="^(" + "|".join(TRANSACTION_TYPES) + ")$")]
+
+
+@router.get("/devices/{serial}/transactions", response_model=TransactionPage)
+async def device_transactions(
+    serial: Serial, who: Caller, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
+) -> TransactionPage:
+    await visible_device(who, serial)
+    return await _transactions([serial], type, limit, offset)
+
+
+@router.get("/merchants/{merchant_id}/transactions", response_model=TransactionPage)
+async def merchant_transactions(
+    merchant_id: MerchantId, who: Caller, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
+) -> TransactionPage:
+    merchant = await visible_merchant(who, merchant_id)
+    serials = [str(s) for s in await Device.filter(merchant=merchant).values_list("serial", flat=True)]
+    return await _transactions(serials, type, limit, offset)

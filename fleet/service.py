@@ -1,0 +1,121 @@
+"""The running service: API, broker (in-process or external), ingest workers and the command dispatcher.
+
+`Service` is the app's lifespan: on start it applies migrations, connects the database, starts the
+in-process broker when no external one is configured, spawns the ingest workers as `fleet ingest`
+processes (restarted when they die) and runs the command dispatcher; on stop it undoes all of that.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+
+from fleet import db
+from fleet.broker import BrokerAddress, InProcessBroker
+from fleet.commands.dispatcher import Dispatcher
+from fleet.ingest.worker import READY
+
+log = logging.getLogger("fleet.service")
+
+
+class Service:
+    def __init__(
+        self,
+        database_url: str,
+        broker_url: str,
+        *,
+        ingest_workers: int = 1,
+        migrate: bool = True,
+        command_retry: timedelta = timedelta(seconds=30),
+        broker_port: int = 1883,
+    ) -> None:
+        self.database_url = database_url
+        self.broker_url = broker_url
+        self.ingest_workers = ingest_workers
+        self.migrate = migrate
+        self.command_retry = command_retry
+        self.broker_port = broker_port
+        self.broker: BrokerAddress | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._in_process: InProcessBroker | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._workers: list[asyncio.subprocess.Process] = []
+        self.started = asyncio.Event()
+        self.ingest_ready = asyncio.Event()  # an ingest worker has its subscriptions: terminals may publish
+
+    async def start(self) -> None:
+        if self.migrate:
+            await db.migrate(self.database_url)
+        await db.connect(self.database_url, shared=True)
+        if self.broker_url:
+            self.broker = BrokerAddress.parse(self.broker_url)
+            workers = self.ingest_workers
+        else:
+            self._in_process = await InProcessBroker(port=self.broker_port).start()
+            self.broker = self._in_process.address
+            if self.ingest_workers > 1:
+                log.warning("the in-process broker has no shared subscriptions: running one ingest worker")
+            workers = 1
+        for index in range(1, workers + 1):
+            self._tasks.append(asyncio.create_task(self._supervise(index)))
+        self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
+        # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
+        try:
+            await asyncio.wait_for(self.ingest_ready.wait(), 60)
+        except TimeoutError:
+            await self.stop()
+            raise RuntimeError("no ingest worker subscribed within 60 s (see its output above)") from None
+        self.started.set()
+
+    async def _supervise(self, index: int) -> None:
+        """Keep ingest worker `index` running; it resumes its broker session after a restart."""
+        assert self.broker is not None
+        argv = [sys.executable, "-m", "fleet.cli", "ingest", "--id", str(index)]
+        argv += ["--mqtt", "5" if self.broker.v5 else "3.1.1"]
+        env = dict(os.environ, FLEET_DATABASE_URL=self.database_url, FLEET_BROKER_URL=self.broker.url)
+        while not self._stop.is_set():
+            proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
+            self._workers.append(proc)
+            assert proc.stdout is not None
+            async for line in proc.stdout:  # the worker's own output, passed on
+                text = line.decode(errors="replace").rstrip()
+                print(text, flush=True)
+                if text.endswith(READY):
+                    self.ingest_ready.set()
+            code = await proc.wait()
+            self._workers.remove(proc)
+            if not self._stop.is_set():
+                log.error("ingest worker %d exited with %s; restarting it", index, code)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 1)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for proc in list(self._workers):
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        if self._in_process is not None:
+            await self._in_process.stop()
+        await db.disconnect()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        app.state.service = self
+        try:
+            yield
+        finally:
+            await self.stop()
