@@ -1,12 +1,15 @@
 """The FastAPI application factory."""
 
+from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 import protocol
 from fleet import __version__
 from fleet.api import problems
+from fleet.api.guard import RequestGuard
 from fleet.auth.routes import router as auth_router
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
@@ -14,6 +17,18 @@ from fleet.ingest.routes import router as ingest_router
 
 # Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
 PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token")})
+
+
+def api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every API route, through included routers too: the route table tests walk."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found += [(method, prefix + route.path) for method in sorted(route.methods)]
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            context = getattr(route, "include_context", None)
+            found += api_routes(route.original_router.routes, prefix + str(getattr(context, "prefix", "") or ""))
+    return found
 
 
 def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
@@ -30,12 +45,19 @@ def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
         },
     )
     app.state.jwt_secret = jwt_secret
+    app.state.counters = Counter()  # refused requests, by reason
+    app.add_middleware(RequestGuard, counters=app.state.counters)
     problems.install(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
         """Liveness: the process answers, and which wire-contract version it speaks."""
-        return {"status": "ok", "version": __version__, "protocol": protocol.VERSION}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "protocol": protocol.VERSION,
+            "refused_requests": dict(app.state.counters),
+        }
 
     for router in (auth_router, devices_router, ingest_router, commands_router):
         app.include_router(router)

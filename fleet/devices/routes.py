@@ -191,7 +191,11 @@ async def issue_credentials(serial: Serial, who: Staff) -> Credentials:
     return Credentials(serial=serial, username=serial, password=password)
 
 
-@router.post("/devices/import", response_model=ImportReportOut)
+@router.post(
+    "/devices/import",
+    response_model=ImportReportOut,
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def import_devices(
     request: Request, who: Staff, dry_run: Annotated[bool, Query(description="check only, register nothing")] = False
 ) -> ImportReportOut:

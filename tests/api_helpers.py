@@ -1,0 +1,112 @@
+"""A seeded fleet database and logged-in HTTP clients on the real app (httpx over ASGI), for API tests.
+
+Two merchants, A and B, each with devices, transactions, telemetry and a command; a user per role.
+Tests assert that merchant A's user never reaches B's things.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from fleet import db
+from fleet.app import create_app
+from fleet.auth import passwords
+from fleet.auth.models import Role, User
+from fleet.commands import service as commands
+from fleet.devices.models import Device, DeviceType, Merchant, Ownership
+from fleet.ingest.models import Event, TelemetrySample
+
+PASSWORD = "correct horse battery"
+_HASH = passwords.hash_password(PASSWORD)  # once: the hash is deliberately slow
+SECRET = "test-secret-" + "x" * 32
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Seed:
+    merchants: dict[str, int] = field(default_factory=dict)
+    devices: dict[str, list[str]] = field(default_factory=dict)  # merchant letter → serials
+    commands: dict[str, str] = field(default_factory=dict)  # merchant letter → command id
+
+
+async def seed() -> Seed:
+    out = Seed()
+    for letter in "AB":
+        merchant = await Merchant.create(name=f"Merchant {letter}")
+        out.merchants[letter] = merchant.id
+        serials = [f"TKM-{letter}{n:03d}" for n in range(2)]
+        out.devices[letter] = serials
+        for n, serial in enumerate(serials):
+            rented = n == 1
+            device = await Device.create(
+                serial=serial,
+                model="TKM-58" if n == 0 else "TKM-80",
+                device_type=DeviceType.MPOS,
+                merchant=merchant,
+                ownership=Ownership.RENTED if rented else Ownership.PURCHASED,
+                invoice_number=None if rented else f"INV-{serial}",
+                invoice_date=None if rented else date(2026, 1, 5),
+                rental_start=date(2026, 6, 1) if rented else None,
+                rental_end=date(2027, 5, 31) if rented else None,
+                online=n == 0,
+                firmware="1.0.0",
+            )
+            for seq, kind in enumerate(("open", "payment", "sale", "receipt"), start=1):
+                await Event.create(
+                    key=f"{serial}/j1/{seq}",
+                    serial=serial,
+                    jid="j1",
+                    seq=seq,
+                    type=kind,
+                    device_time=NOW - timedelta(minutes=10 - seq),
+                    data={"receipt": 1, "total": 25000} if kind == "sale" else {},
+                )
+            for minute in range(0, 120, 2):
+                await TelemetrySample.create(
+                    serial=serial,
+                    device_time=NOW - timedelta(minutes=120 - minute),
+                    uptime_s=minute * 60,
+                    mem_free=50_000 + minute,
+                    battery_pct=100 - minute // 4,
+                    printed_mm=minute * 10,
+                    paper="ok",
+                )
+        device = await Device.get(serial=serials[0])
+        cmd = await commands.enqueue(device, "ping", {}, "seed", NOW)
+        out.commands[letter] = cmd.cmd_id
+    for username, role, letter in (
+        ("admin", Role.ADMIN, None),
+        ("support", Role.BIZ_SUPPORT, None),
+        ("merchant_a", Role.MERCHANT, "A"),
+        ("merchant_b", Role.MERCHANT, "B"),
+    ):
+        await User.create(
+            username=username,
+            password_hash=_HASH,
+            role=role,
+            merchant_id=out.merchants[letter] if letter else None,
+        )
+    return out
+
+
+async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await client.post("/auth/token", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": "Bearer " + response.json()["access_token"]}
+
+
+@contextlib.asynccontextmanager
+async def fleet_api(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Seed]]:
+    """The app on a migrated, seeded database; requests go through the ASGI interface in this task."""
+    await db.migrate(database_url)
+    await db.connect(database_url)
+    try:
+        data = await seed()
+        transport = httpx.ASGITransport(app=create_app(SECRET))
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as client:
+            yield client, data
+    finally:
+        await db.disconnect()

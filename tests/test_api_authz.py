@@ -1,0 +1,113 @@
+"""Object-level authorization on every endpoint, generated from the app's route table.
+
+Every route must appear in ACCESS below, so a new endpoint cannot be added without saying who may use
+it; the test then calls each route as merchant A's user, aimed at merchant B's objects, and checks that
+A gets 401/403/404 or a list that holds nothing of B's, and that B's data is unchanged afterwards.
+"""
+
+import asyncio
+import re
+
+from api_helpers import fleet_api, login
+from fleet_helpers import database_url  # noqa: F401  (fixture)
+
+from fleet.app import PUBLIC_ROUTES, api_routes, create_app
+from fleet.commands.models import Command
+from fleet.devices.models import Device
+
+# How merchant A's user must be answered on each route, aimed at merchant B's things:
+#   "hidden": 404, as for something that does not exist;  "staff": 403;  "admin": 403;
+#   "scoped": 2xx, and nothing of B's in the answer;  "public": needs no login.
+ACCESS = {
+    ("GET", "/healthz"): "public",
+    ("POST", "/auth/token"): "public",
+    ("GET", "/auth/me"): "scoped",
+    ("POST", "/users"): "admin",
+    ("GET", "/users"): "admin",
+    ("GET", "/devices"): "scoped",
+    ("GET", "/devices/{serial}"): "hidden",
+    ("POST", "/devices/{serial}/credentials"): "staff",
+    ("POST", "/devices/import"): "staff",
+    ("GET", "/merchants"): "scoped",
+    ("POST", "/merchants"): "staff",
+    ("GET", "/merchants/{merchant_id}"): "hidden",
+    ("GET", "/sightings"): "staff",
+    ("GET", "/devices/{serial}/telemetry"): "hidden",
+    ("GET", "/devices/{serial}/transactions"): "hidden",
+    ("GET", "/merchants/{merchant_id}/transactions"): "hidden",
+    ("POST", "/devices/{serial}/commands"): "hidden",
+    ("GET", "/devices/{serial}/commands"): "hidden",
+    ("GET", "/commands/{command_id}"): "hidden",
+}
+# Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
+BODIES = {
+    ("POST", "/users"): {"json": {"username": "intruder", "password": "0123456789ab", "role": "admin"}},
+    ("POST", "/merchants"): {"json": {"name": "Intruder"}},
+    ("POST", "/devices/{serial}/commands"): {"json": {"name": "ping"}},
+    ("POST", "/devices/import"): {
+        "content": "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
+        "TKM-X001,TKM-58,mpos,Merchant B,purchased,INV-1,2026-01-01\n",
+        "headers": {"Content-Type": "text/csv"},
+    },
+    ("POST", "/auth/token"): {"data": {"username": "merchant_b", "password": "guess"}},
+}
+
+
+def routes() -> list[tuple[str, str]]:
+    app = create_app("route-table")
+    table = api_routes(app.routes)
+    # Cross-check with what the OpenAPI document publishes, so no route escapes the walk.
+    published = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
+    assert published <= set(table), sorted(published - set(table))
+    return table
+
+
+def test_every_route_is_in_the_access_table_and_public_ones_are_declared():
+    listed = routes()
+    assert sorted(set(listed) - set(ACCESS)) == [], "add the new routes to ACCESS (who may use them)"
+    assert sorted(set(ACCESS) - set(listed)) == [], "ACCESS names routes that no longer exist"
+    assert {r for r, kind in ACCESS.items() if kind == "public"} == set(PUBLIC_ROUTES)
+
+
+def test_merchant_a_never_reaches_merchant_b(database_url):  # noqa: F811
+    asyncio.run(_scenario(database_url))
+
+
+async def _scenario(url: str) -> None:
+    async with fleet_api(url) as (client, seed):
+        params = {
+            "serial": seed.devices["B"][0],
+            "merchant_id": str(seed.merchants["B"]),
+            "command_id": seed.commands["B"],
+        }
+        b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b"]
+        b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()
+        a = await login(client, "merchant_a")
+        failures = []
+        for method, path in routes():
+            names = re.findall(r"{(\w+)}", path)
+            unknown = [n for n in names if n not in params]
+            assert not unknown, f"{method} {path}: no object of merchant B for {unknown}; add it to params"
+            target = path.format(**{n: params[n] for n in names})
+            extra = BODIES.get((method, path), {})
+            kind = ACCESS[(method, path)]
+            anonymous = await client.request(method, target, **extra)
+            if kind != "public" and anonymous.status_code != 401:
+                failures.append(f"{method} {path} without a token: {anonymous.status_code}")
+            answer = await client.request(method, target, **(extra | {"headers": extra.get("headers", {}) | a}))
+            status = answer.status_code
+            if kind == "hidden" and status != 404:
+                failures.append(f"{method} {target}: {status}, expected 404")
+            elif kind in ("staff", "admin") and status != 403:
+                failures.append(f"{method} {target}: {status}, expected 403")
+            elif kind == "scoped":
+                leaked = [m for m in b_markers if m in answer.text]
+                if not 200 <= status < 300 or leaked:
+                    failures.append(f"{method} {target}: {status}, shows {leaked}")
+        assert failures == []
+        assert await Command.filter(device__merchant_id=seed.merchants["B"]).count() == b_commands
+        assert not await Device.exists(serial="TKM-X001")
+        # The same calls as Biz Support do reach B's things: the refusals above are about who asks.
+        support = await login(client, "support")
+        assert (await client.get(f"/devices/{params['serial']}", headers=support)).status_code == 200
+        assert (await client.get(f"/commands/{params['command_id']}", headers=support)).status_code == 200
