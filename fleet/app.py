@@ -24,7 +24,7 @@ def api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
     found = []
     for route in routes:
         if isinstance(route, APIRoute):
-            found += [(method, prefix + route.path) for method in sorted(route.methods)]
+            found += [(method, prefix + route.path) for method in sorted(route.methods or ())]
         elif hasattr(route, "original_router"):  # FastAPI's included router
             context = getattr(route, "include_context", None)
             found += api_routes(route.original_router.routes, prefix + str(getattr(context, "prefix", "") or ""))

@@ -2,8 +2,8 @@
 cannot hold them; SQLite would store them and break every later comparison) and oversized bodies."""
 
 import json
-from http import HTTPStatus
 from collections import Counter
+from http import HTTPStatus
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
