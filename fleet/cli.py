@@ -23,8 +23,11 @@ def _serve_app(args: argparse.Namespace) -> int:
     from fleet.service import Service
 
     settings = get_settings()
-    if settings.jwt_secret is None:
-        print("fleet serve: set FLEET_JWT_SECRET (a long random string); there is no default.", file=sys.stderr)
+    if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
+        print(
+            "fleet serve: set FLEET_JWT_SECRET to a random string of at least 32 characters; there is no default.",
+            file=sys.stderr,
+        )
         return 2
     _var_dir(settings.database_url)
     service = Service(settings.database_url, settings.broker_url, ingest_workers=settings.ingest_workers)

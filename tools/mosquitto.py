@@ -35,11 +35,16 @@ class Mosquitto:
         acl: str | None = None,
         persistence: bool = False,
         tls: tuple[Path, Path, Path] | None = None,
+        config: Path | None = None,
     ) -> None:
+        """A broker of our own; `config`: run with that file as it is (its listener must be on `port`)."""
         self.workdir = workdir
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            self.config = config
+            return
         # Started as root, mosquitto would switch to the 'mosquitto' user and could not write its database or
         # read our files: it stays who we are.
         lines = [f"listener {self.port} 127.0.0.1", "log_dest stderr", "log_type error", f"user {getpass.getuser()}"]

@@ -5,6 +5,7 @@ like one that does not exist, so ids and serials cannot be probed.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -39,7 +40,7 @@ def _unauthorized(detail: str) -> Problem:
 async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
     if not token:
         raise _unauthorized("log in first: POST /auth/token")
-    username = tokens.subject(request.app.state.jwt_secret, token)
+    username = tokens.subject(request.app.state.jwt_secret, token, datetime.now(UTC))
     user = await User.get_or_none(username=username, active=True) if username else None
     if user is None:
         raise _unauthorized("the token is invalid or expired")

@@ -14,11 +14,15 @@ def issue(secret: str, username: str, now: datetime) -> str:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def subject(secret: str, token: str) -> str | None:
-    """The username a valid, unexpired token names; None for anything else."""
+def subject(secret: str, token: str, now: datetime) -> str | None:
+    """The username a token names if it is signed with `secret` and unexpired at `now`; else None."""
     try:
-        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"], "verify_exp": False}
+        )
     except jwt.PyJWTError:
         return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) else None
+    sub, exp = claims.get("sub"), claims.get("exp")
+    if not isinstance(sub, str) or type(exp) is not int or exp <= now.timestamp():
+        return None
+    return sub
