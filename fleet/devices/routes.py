@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
 from fleet.api.problems import Problem
@@ -58,6 +58,8 @@ class DevicePage(BaseModel):
 
 
 class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     key: str
     serial: str
     seq: int
@@ -74,6 +76,8 @@ class DeviceDetail(DeviceOut):
 
 
 class SightingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     serial: str
     first_seen: datetime
     last_seen: datetime
@@ -123,15 +127,7 @@ def device_out(d: Device) -> dict[str, Any]:
 
 
 def event_out(e: Event) -> EventOut:
-    return EventOut(
-        key=e.key,
-        serial=e.serial,
-        seq=e.seq,
-        type=e.type,
-        device_time=e.device_time,
-        received_at=e.received_at,
-        data=e.data,
-    )
+    return EventOut.model_validate(e)
 
 
 @router.get("/devices", response_model=DevicePage)
@@ -250,13 +246,4 @@ async def list_sightings(
     if q:
         query = query.filter(Q(serial__startswith=q.upper()))
     rows = await query.order_by("-last_seen").offset(offset).limit(limit)
-    return [
-        SightingOut(
-            serial=s.serial,
-            first_seen=s.first_seen,
-            last_seen=s.last_seen,
-            messages=s.messages,
-            last_topic=s.last_topic,
-        )
-        for s in rows
-    ]
+    return [SightingOut.model_validate(s) for s in rows]
