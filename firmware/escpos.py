@@ -7,6 +7,7 @@ DLE = 0x10
 INIT = b"\x1b@"
 LF = b"\n"
 STATUS_PAPER = b"\x10\x04\x04"  # DLE EOT 4: real-time roll paper sensor status
+STATUS_ERROR = b"\x10\x04\x03"  # DLE EOT 3: real-time error status (cutter, unrecoverable, auto-recoverable)
 CUT = b"\x1dVB\x00"  # GS V 66 0: feed to the cutter, then partial cut
 LEFT = 0
 CENTER = 1
@@ -73,6 +74,20 @@ def qr_native(data, module_dots=6, ec=b"1"):
 def raster_header(width_bytes, height):
     """GS v 0 header for a 1-bit image `width_bytes` * 8 dots wide and `height` dots high; rows follow."""
     return bytes((GS, 0x76, 0x30, 0, width_bytes & 0xFF, width_bytes >> 8, height & 0xFF, height >> 8))
+
+
+def error_status(response):
+    """Decode the DLE EOT 3 answer byte: None (no error, or no answer), 'cutter', 'unrecoverable' or
+    'overheat' (an auto-recoverable error: the head is too hot)."""
+    if response is None:
+        return None
+    if response & 0x08:
+        return "cutter"
+    if response & 0x20:
+        return "unrecoverable"
+    if response & 0x40:
+        return "overheat"
+    return None
 
 
 def paper_status(response):

@@ -36,6 +36,11 @@ class Printer:
         self.paper = escpos.paper_status(self.port.read_byte(100))
         return self.paper
 
+    def error(self):
+        """Ask the printer's error status (DLE EOT 3): None, 'cutter', 'unrecoverable' or 'overheat'."""
+        self.port.write(escpos.STATUS_ERROR)
+        return escpos.error_status(self.port.read_byte(100))
+
     async def _ready(self):
         if self.status() != "out":
             return

@@ -1,9 +1,9 @@
 """A QR code encoder small enough for MicroPython: byte mode, EC level L or M, versions 1-20.
 
 For printers without a native QR command the receipt prints the matrix as a raster image (GS v 0).
-The matrix is one small bytearray per row (bit 0 dark, bit 1 function module): a version 11 symbol is 61
-allocations of 61 bytes rather than one of 3.7 KB, which a fragmented device heap may not have in one
-piece. Mask choice uses the standard penalty rules 1, 2 and 4 (rule 3 changes no decodability and costs
+The matrix is two bitmaps, one bit per module: `bits` (dark) and `func` (function patterns, which data
+and masks never touch). A version 11 symbol takes 2 x 466 bytes rather than the 3.7 KB of a byte per
+module, which a fragmented device heap may not have in one piece. Mask choice uses the standard penalty rules 1, 2 and 4 (rule 3 changes no decodability and costs
 the most to compute).
 """
 
@@ -85,7 +85,9 @@ class QR:
             raise ValueError("data too long for a version %d QR code" % MAX_VERSION)
         self.version = ver
         self.size = size = ver * 4 + 17
-        self.rows = [bytearray(size) for _ in range(size)]
+        cells = (size * size + 7) >> 3
+        self.bits = bytearray(cells)  # dark modules, row-major, LSB first
+        self.func = bytearray(cells)  # function modules
         self._draw_function_patterns()
         codewords = self._add_ecc(self._encode_data(data, count_bits))
         self._place(codewords)
@@ -102,12 +104,21 @@ class QR:
         self._draw_format(best)
 
     def dark(self, x, y):
-        return self.rows[y][x] & 1
+        i = y * self.size + x
+        return (self.bits[i >> 3] >> (i & 7)) & 1
 
     # -- building ----------------------------------------------------------------------------------------
 
     def _set(self, x, y, dark, function=True):
-        self.rows[y][x] = (1 if dark else 0) | (2 if function else 0)
+        i = y * self.size + x
+        j = i >> 3
+        m = 1 << (i & 7)
+        if dark:
+            self.bits[j] |= m
+        else:
+            self.bits[j] &= 0xFF ^ m
+        if function:
+            self.func[j] |= m
 
     def _draw_function_patterns(self):
         size = self.size
@@ -218,7 +229,7 @@ class QR:
 
     def _place(self, codewords):
         size = self.size
-        rows = self.rows
+        bits, func = self.bits, self.func
         total = len(codewords) * 8
         i = 0
         right = size - 1
@@ -228,20 +239,25 @@ class QR:
             upward = ((right + 1) & 2) == 0
             for vert in range(size):
                 y = size - 1 - vert if upward else vert
-                row = rows[y]
                 for j in range(2):
-                    x = right - j
-                    if not row[x] & 2 and i < total:
-                        row[x] = (codewords[i >> 3] >> (7 - (i & 7))) & 1
+                    k = y * size + right - j
+                    m = 1 << (k & 7)
+                    if not func[k >> 3] & m and i < total:
+                        if (codewords[i >> 3] >> (7 - (i & 7))) & 1:
+                            bits[k >> 3] |= m
                         i += 1
             right -= 2
 
     def _apply_mask(self, mask):
         size = self.size
+        bits, func = self.bits, self.func
+        k = 0
         for y in range(size):
-            row = self.rows[y]
             for x in range(size):
-                if row[x] & 2:
+                j = k >> 3
+                m = 1 << (k & 7)
+                k += 1
+                if func[j] & m:
                     continue
                 if mask == 0:
                     flip = (x + y) % 2 == 0
@@ -260,19 +276,20 @@ class QR:
                 else:
                     flip = ((x + y) % 2 + x * y % 3) % 2 == 0
                 if flip:
-                    row[x] ^= 1
+                    bits[j] ^= m
 
     def _penalty(self):
         size = self.size
-        rows = self.rows
+        bits = self.bits
         score = 0
         dark = 0
         for y in range(size):
-            for horizontal in (True, False):
+            for step, k in ((1, y * size), (size, y)):  # row y, then column y
                 run = 0
                 colour = -1
-                for x in range(size):
-                    c = rows[y][x] & 1 if horizontal else rows[x][y] & 1
+                for _ in range(size):
+                    c = (bits[k >> 3] >> (k & 7)) & 1
+                    k += step
                     if c == colour:
                         run += 1
                         if run == 5:
@@ -282,14 +299,19 @@ class QR:
                     else:
                         colour = c
                         run = 1
-            row = rows[y]
-            below = rows[y + 1] if y < size - 1 else None
+            k = y * size
             for x in range(size):
-                c = row[x] & 1
+                c = (bits[k >> 3] >> (k & 7)) & 1
                 dark += c
-                if below is not None and x < size - 1:
-                    if c == row[x + 1] & 1 == below[x] & 1 == below[x + 1] & 1:
+                if y < size - 1 and x < size - 1:
+                    k1, k2, k3 = k + 1, k + size, k + size + 1
+                    if (
+                        c == (bits[k1 >> 3] >> (k1 & 7)) & 1
+                        and c == (bits[k2 >> 3] >> (k2 & 7)) & 1
+                        and c == (bits[k3 >> 3] >> (k3 & 7)) & 1
+                    ):
                         score += 3
+                k += 1
         total = size * size
         k = (abs(dark * 20 - total * 10) + total - 1) // total - 1
         return score + k * 10
@@ -308,9 +330,12 @@ class QR:
             for i in range(len(row)):
                 row[i] = 0
             if 0 <= y < size:
-                source = self.rows[y]
+                bits = self.bits
+                k = y * size
                 for x in range(size):
-                    if source[x] & 1:
+                    dark = (bits[k >> 3] >> (k & 7)) & 1
+                    k += 1
+                    if dark:
                         start = (x + quiet) * scale
                         for d in range(start, start + scale):
                             row[d >> 3] |= 0x80 >> (d & 7)

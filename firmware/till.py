@@ -90,6 +90,7 @@ class Till:
         self.last_receipt = None
         self.qr_attempts = 0
         printer.on_paper = self._paper_alert
+        self.printer_error = None
 
     # -- journal and display ------------------------------------------------------------------------------
 
@@ -412,6 +413,14 @@ class Till:
         """Print a receipt of `kind`, then journal that it was printed (with the bytes it took)."""
         sent = await self.printer.run(receipt.LAYOUTS[kind](self.cfg, data, ts, copy))
         self.record(ev.RECEIPT, {"receipt": data["receipt"], "copy": copy, "of": kind, "bytes": sent})
+        error = self.printer.error()
+        if error != self.printer_error:  # a printer fault appears or clears: the fleet sees both
+            self.printer_error = error
+            fault = {"code": "printer_error", "active": error is not None}
+            if error:
+                fault["detail"] = error
+                self.show("PRINTER ERROR", error)
+            self.record(ev.FAULT, fault)
         return sent
 
     # -- QRIS and card ---------------------------------------------------------------------------------

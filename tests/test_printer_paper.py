@@ -53,3 +53,13 @@ def test_power_cut_while_waiting_for_paper_loses_nothing(tmp_path):
     # Next boot, with paper: recovery prints the receipt that was never printed, once.
     evs = sell(dev, "")
     assert len(of_type(evs, "receipt", copy=False)) == 1
+
+
+def test_printer_errors_after_a_job_are_reported_once_when_they_appear_and_clear(tmp_path):
+    """DLE EOT 3 after each receipt: a cutter error is a fault event (for the fleet's repair suggestions)."""
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, f"{SALE} !printer_error=cutter {SALE} {SALE} !printer_error=none {SALE}")
+    faults = [(f["code"], f["active"], f.get("detail")) for f in of_type(evs, "fault")]
+    assert faults == [("printer_error", True, "cutter"), ("printer_error", False, None)]
+    assert "PRINTER ERROR | cutter" in terminal.display(dev)
+    assert len(of_type(evs, "sale")) == 4

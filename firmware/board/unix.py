@@ -7,6 +7,7 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
 ("2*1A", "B", "1#") and directives:
     !paper=out|low|ok   set the paper sensor (ok loads a new roll)
     !paper_after=N      the roll runs out after N more printed bytes
+    !printer_error=cutter|unrecoverable|overheat|none   the printer's error status (DLE EOT 3)
     !confirm[=REF]      the acquirer confirms the pending QRIS (tests inject through the board)
     !card=approve|decline   the card reader's next answer
     !battery=N          battery percent
@@ -50,11 +51,15 @@ class SimPrinterPort:
         self.paper_left = -1  # bytes until the roll runs out; -1: plenty
         self.held = bytearray()
         self.lost = 0
+        self.error = 0  # the DLE EOT 3 answer: 0x08 cutter error, 0x20 unrecoverable, 0x40 overheat
         self._answer = None
 
     def write(self, data):
         if data == escpos.STATUS_PAPER:
             self._answer = 0x60 if self.paper == "out" else (0x0C if self.paper == "low" else 0x00)
+            return
+        if data == escpos.STATUS_ERROR:
+            self._answer = 0x12 | self.error  # bits 1 and 4 are always set on the wire
             return
         if self.paper == "out":
             room = _BUFFER - len(self.held)
@@ -241,6 +246,8 @@ class Board:
                 port.paper = value
         elif name == "paper_after":
             port.paper_left = int(value)
+        elif name == "printer_error":
+            port.error = {"cutter": 0x08, "unrecoverable": 0x20, "overheat": 0x40}.get(value, 0)
         elif name == "confirm":
             await _until_idle(till, 300)
             till.inbox.put(("confirm", {"ref": value or None}))
