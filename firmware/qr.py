@@ -3,8 +3,8 @@
 For printers without a native QR command the receipt prints the matrix as a raster image (GS v 0).
 The matrix is two bitmaps, one bit per module: `bits` (dark) and `func` (function patterns, which data
 and masks never touch). A version 11 symbol takes 2 x 466 bytes rather than the 3.7 KB of a byte per
-module, which a fragmented device heap may not have in one piece. Mask choice uses the standard penalty rules 1, 2 and 4 (rule 3 changes no decodability and costs
-the most to compute).
+module, which a fragmented device heap may not have in one piece. Mask choice uses the standard penalty rules
+1, 2 and 4 (rule 3 changes no decodability and costs the most to compute).
 """
 
 # Per version 1..20 (index 0 unused): EC codewords per block, and number of blocks, for L and M.
