@@ -10,13 +10,16 @@ import protocol
 from fleet import __version__
 from fleet.api import problems
 from fleet.api.guard import RequestGuard
+from fleet.api.ratelimit import RateLimiter
 from fleet.auth.routes import router as auth_router
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
 from fleet.ingest.routes import router as ingest_router
+from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
+from fleet.repairs.routes import router as repairs_router
 
 # Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
-PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token")})
+PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token"), ("POST", "/public/warranty-check")})
 
 
 def api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -46,6 +49,7 @@ def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
     )
     app.state.jwt_secret = jwt_secret
     app.state.counters = Counter()  # refused requests, by reason
+    app.state.public_limiter = RateLimiter(PUBLIC_CHECKS_PER_MINUTE, 60)
     app.add_middleware(RequestGuard, counters=app.state.counters)
     problems.install(app)
 
@@ -59,6 +63,6 @@ def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
             "refused_requests": dict(app.state.counters),
         }
 
-    for router in (auth_router, devices_router, ingest_router, commands_router):
+    for router in (auth_router, devices_router, ingest_router, commands_router, repairs_router):
         app.include_router(router)
     return app

@@ -10,7 +10,13 @@ from tortoise.migrations.api import migrate as run_migrations
 
 from fleet.settings import get_settings
 
-MODELS = ["fleet.devices.models", "fleet.ingest.models", "fleet.auth.models", "fleet.commands.models"]
+MODELS = [
+    "fleet.devices.models",
+    "fleet.ingest.models",
+    "fleet.auth.models",
+    "fleet.commands.models",
+    "fleet.repairs.models",
+]
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from fleet.auth.models import Role, User
 from fleet.commands import service as commands
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event, TelemetrySample
+from fleet.repairs import service as repairs
+from fleet.repairs.models import Suggestion
 
 PASSWORD = "correct horse battery"
 _HASH = passwords.hash_password(PASSWORD)  # once: the hash is deliberately slow
@@ -30,6 +32,8 @@ class Seed:
     merchants: dict[str, int] = field(default_factory=dict)
     devices: dict[str, list[str]] = field(default_factory=dict)  # merchant letter → serials
     commands: dict[str, str] = field(default_factory=dict)  # merchant letter → command id
+    tickets: dict[str, int] = field(default_factory=dict)  # merchant letter → repair ticket id
+    suggestions: dict[str, int] = field(default_factory=dict)  # merchant letter → suggestion id
 
 
 async def seed() -> Seed:
@@ -77,6 +81,10 @@ async def seed() -> Seed:
         device = await Device.get(serial=serials[0])
         cmd = await commands.enqueue(device, "ping", {}, "seed", NOW)
         out.commands[letter] = cmd.cmd_id
+        ticket = await repairs.open_ticket(device, f"{letter}'s problem: cutter jams", "seed", NOW)
+        out.tickets[letter] = ticket.id
+        suggestion = await Suggestion.create(device=device, kind="printer_errors", reason="seeded", created_at=NOW)
+        out.suggestions[letter] = suggestion.id
     for username, role, letter in (
         ("admin", Role.ADMIN, None),
         ("support", Role.BIZ_SUPPORT, None),

@@ -14,6 +14,7 @@ from fleet_helpers import database_url  # noqa: F401  (fixture)
 from fleet.app import PUBLIC_ROUTES, api_routes, create_app
 from fleet.commands.models import Command
 from fleet.devices.models import Device
+from fleet.repairs.models import Ticket
 
 # How merchant A's user must be answered on each route, aimed at merchant B's things:
 #   "hidden": 404, as for something that does not exist;  "staff": 403;  "admin": 403;
@@ -38,6 +39,16 @@ ACCESS = {
     ("POST", "/devices/{serial}/commands"): "hidden",
     ("GET", "/devices/{serial}/commands"): "hidden",
     ("GET", "/commands/{command_id}"): "hidden",
+    ("GET", "/devices/{serial}/warranty"): "hidden",
+    ("GET", "/devices/{serial}/rental"): "hidden",
+    ("POST", "/tickets"): "hidden",  # aimed at B's device
+    ("GET", "/tickets"): "scoped",
+    ("GET", "/tickets/{ticket_id}"): "hidden",
+    ("POST", "/tickets/{ticket_id}/actions/{action}"): "hidden",
+    ("GET", "/suggestions"): "staff",
+    ("POST", "/suggestions/{suggestion_id}/accept"): "staff",
+    ("POST", "/suggestions/{suggestion_id}/dismiss"): "staff",
+    ("POST", "/public/warranty-check"): "public",
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
@@ -50,6 +61,9 @@ BODIES = {
         "headers": {"Content-Type": "text/csv"},
     },
     ("POST", "/auth/token"): {"data": {"username": "merchant_b", "password": "guess"}},
+    ("POST", "/tickets"): {"json": {"serial": "TKM-B000", "problem": "screen cracked"}},
+    ("POST", "/tickets/{ticket_id}/actions/{action}"): {"json": {"data": {}}},
+    ("POST", "/public/warranty-check"): {"json": {"serial": "TKM-B000", "invoice_number": "INV-TKM-B000"}},
 }
 
 
@@ -79,8 +93,11 @@ async def _scenario(url: str) -> None:
             "serial": seed.devices["B"][0],
             "merchant_id": str(seed.merchants["B"]),
             "command_id": seed.commands["B"],
+            "ticket_id": str(seed.tickets["B"]),
+            "action": "cancel",
+            "suggestion_id": str(seed.suggestions["B"]),
         }
-        b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b"]
+        b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()
         a = await login(client, "merchant_a")
         failures = []
@@ -106,6 +123,8 @@ async def _scenario(url: str) -> None:
                     failures.append(f"{method} {target}: {status}, shows {leaked}")
         assert failures == []
         assert await Command.filter(device__merchant_id=seed.merchants["B"]).count() == b_commands
+        assert (await Ticket.get(id=seed.tickets["B"])).state == "opened"
+        assert await Ticket.filter(merchant_id=seed.merchants["B"]).count() == 1
         assert not await Device.exists(serial="TKM-X001")
         # The same calls as Biz Support do reach B's things: the refusals above are about who asks.
         support = await login(client, "support")

@@ -52,6 +52,12 @@ class Device(Model):
     # The terminal's broker password, hashed in Mosquitto's format (see fleet.auth.passwords); null until
     # credentials are issued for it.
     mqtt_password_hash = fields.CharField(max_length=160, null=True)
+    returned_on = fields.DateField(null=True)  # a rented device given back
+    sales_locked = fields.BooleanField(default=False)  # what the fleet last told the terminal (rental)
+    config: fields.JSONField[dict] = fields.JSONField(default=dict)  # type: ignore[type-arg]  # settings the fleet set
+    replaces: fields.ForeignKeyNullableRelation["Device"] = fields.ForeignKeyField(
+        "fleet.Device", related_name="replaced_by", null=True, on_delete=fields.SET_NULL
+    )  # the unit this one was swapped in for (a repair ticket's replacement)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

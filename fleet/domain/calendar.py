@@ -1,0 +1,45 @@
+"""Working days (S2): Monday to Friday, and not an Indonesian public holiday.
+
+Rules take a `WorkingCalendar`; `indonesia(years)` builds one from the maintained `holidays` package,
+never from a hand-kept list.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+
+
+class WorkingCalendar:
+    def __init__(self, holidays: Mapping[date, str] | Iterable[date] = ()) -> None:
+        self.holidays: dict[date, str] = (
+            dict(holidays) if isinstance(holidays, Mapping) else dict.fromkeys(holidays, "holiday")
+        )
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.holidays
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The `days`-th working day after `start` (`start` itself is day 0, whatever it is)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        day = start
+        while days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                days -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]: 0 when `end` is not after `start`."""
+        count = 0
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+
+def indonesia(years: Iterable[int]) -> WorkingCalendar:
+    """Indonesia's public holidays for `years`, from the `holidays` package (S2)."""
+    import holidays
+
+    return WorkingCalendar({day: str(name) for day, name in holidays.country_holidays("ID", years=list(years)).items()})

@@ -1,0 +1,33 @@
+"""Repair lead times (S1), counted in working days (S2) from the day Biz Support receives the device."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from fleet.domain.calendar import WorkingCalendar
+
+# Working days (earliest, latest) by device type.
+LEAD_TIMES = {
+    "tablet": (7, 14),  # Advan, X1 Basic, X2 Pro, Samsung tablets
+    "mpos": (3, 4),  # IMIN, the vendor's own mPOS, Premium-plan devices
+    "printer": (3, 4),  # accessories
+    "cash_drawer": (3, 4),
+    "scanner": (3, 4),
+}
+
+
+@dataclass(frozen=True)
+class RepairWindow:
+    received: date
+    earliest: date
+    latest: date
+
+    def overdue(self, today: date, finished: date | None = None) -> bool:
+        """Late when not finished by `latest` (judged on `finished` once finished, else on `today`)."""
+        return (finished or today) > self.latest
+
+
+def repair_window(device_type: str, received: date, calendar: WorkingCalendar) -> RepairWindow:
+    if device_type not in LEAD_TIMES:
+        raise ValueError(f"no lead time for device type {device_type!r}")
+    low, high = LEAD_TIMES[device_type]
+    return RepairWindow(received, calendar.add_working_days(received, low), calendar.add_working_days(received, high))

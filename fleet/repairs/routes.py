@@ -1,0 +1,314 @@
+"""Warranty, rental, repair tickets and suggestions; the public warranty check."""
+
+import math
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from fleet.api.problems import Problem
+from fleet.api.ratelimit import RateLimiter
+from fleet.auth.deps import Caller, Principal, Staff, visible_device
+from fleet.devices.models import Device
+from fleet.devices.routes import Limit, Offset, Serial
+from fleet.domain import tickets
+from fleet.repairs import service
+from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
+
+router = APIRouter(tags=["warranty and repairs"])
+
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Action = Annotated[str, Path(pattern=r"^[a-z_]{1,32}$")]
+# The public check answers this many requests per client and minute, so serials cannot be enumerated.
+PUBLIC_CHECKS_PER_MINUTE = 10
+
+
+class WarrantyOut(BaseModel):
+    serial: str
+    on: date
+    covered: bool
+    rule: str
+    reason: str
+    starts: date | None
+    expires: date | None
+    days_left: int
+
+
+class RentalOut(BaseModel):
+    serial: str
+    on: date
+    state: str
+    lock_sales: bool
+    days_to_end: int | None
+    grace_until: date | None
+
+
+class TicketIn(BaseModel):
+    serial: str = Field(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")
+    problem: str = Field(min_length=3, max_length=500)
+
+
+class ActionIn(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1, description="the version you saw (409 if stale)")
+
+
+class TransitionOut(BaseModel):
+    action: str
+    source: str
+    target: str
+    role: str
+    actor: str
+    at: datetime
+    data: dict[str, Any]
+
+
+class TicketOut(BaseModel):
+    id: int
+    serial: str
+    merchant_id: int | None
+    state: str
+    problem: str
+    opened_by: str
+    opened_at: datetime
+    received_on: date | None
+    due_earliest: date | None
+    due_latest: date | None
+    finished_on: date | None
+    overdue: bool
+    detail: dict[str, Any]
+    costs: dict[str, str] | None
+    allowed_actions: list[str]
+    version: int
+    transitions: list[TransitionOut] = []
+
+
+class SuggestionOut(BaseModel):
+    id: int
+    serial: str
+    kind: str
+    reason: str
+    status: str
+    created_at: datetime
+    ticket_id: int | None
+
+
+class PublicCheckIn(BaseModel):
+    serial: str = Field(min_length=4, max_length=32)
+    invoice_number: str = Field(min_length=1, max_length=64)
+
+
+class PublicCheckOut(BaseModel):
+    covered: bool
+    rule: str
+    reason: str
+    expires: date | None
+    days_left: int
+    covers: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _role(who: Principal) -> tickets.Role:
+    return tickets.Role.BIZ_SUPPORT if who.is_staff else tickets.Role.MERCHANT
+
+
+async def ticket_out(row: Ticket, who: Principal, with_history: bool = False) -> TicketOut:
+    device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
+    domain = service.to_domain(row, device)
+    split = service.costs_of(domain)
+    out = TicketOut(
+        id=row.id,
+        serial=device.serial,
+        merchant_id=row.merchant_id,  # type: ignore[attr-defined]
+        state=row.state,
+        problem=row.problem,
+        opened_by=row.opened_by,
+        opened_at=row.opened_at,
+        received_on=row.received_on,
+        due_earliest=row.due_earliest,
+        due_latest=row.due_latest,
+        finished_on=row.finished_on,
+        overdue=tickets.sla_overdue(domain, _now().date()),
+        detail=row.detail,
+        costs=None
+        if split is None
+        else {
+            "inbound_shipping": split.inbound_shipping,
+            "return_shipping": split.return_shipping,
+            "parts": split.parts,
+            "rule": split.rule,
+        },
+        allowed_actions=tickets.allowed(domain, _role(who)),
+        version=row.version,
+    )
+    if with_history:
+        rows = await TicketTransition.filter(ticket_id=row.id).order_by("id")
+        out.transitions = [TransitionOut.model_validate(t, from_attributes=True) for t in rows]
+    return out
+
+
+async def _visible_ticket(who: Principal, ticket_id: int) -> Ticket:
+    query = Ticket.filter(id=ticket_id)
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    row = await query.first()
+    if row is None:
+        raise Problem(404, f"no ticket {ticket_id}", type_="not-found")
+    return row
+
+
+@router.get("/devices/{serial}/warranty", response_model=WarrantyOut)
+async def device_warranty(
+    serial: Serial,
+    who: Caller,
+    on: date | None = None,
+    cause: Annotated[str | None, Query(max_length=24)] = None,
+    part: Annotated[str | None, Query(max_length=24)] = None,
+) -> WarrantyOut:
+    """Warranty on a date (default today), optionally for a damage cause and a part (W1-W3)."""
+    device = await visible_device(who, serial)
+    day = on or _now().date()
+    status = service.warranty_of(device, day, cause, part)
+    return WarrantyOut(serial=serial, on=day, **vars(status))
+
+
+@router.get("/devices/{serial}/rental", response_model=RentalOut)
+async def device_rental(serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
+    device = await visible_device(who, serial)
+    day = on or _now().date()
+    status = service.rental_of(device, day)
+    return RentalOut(serial=serial, on=day, **vars(status))
+
+
+@router.post("/tickets", response_model=TicketOut, status_code=201)
+async def open_ticket(body: TicketIn, who: Caller) -> TicketOut:
+    device = await visible_device(who, body.serial)
+    row = await service.open_ticket(device, body.problem, who.username, _now())
+    return await ticket_out(row, who, True)
+
+
+@router.get("/tickets", response_model=list[TicketOut])
+async def list_tickets(
+    who: Caller,
+    state: Annotated[str | None, Query(max_length=24)] = None,
+    overdue: bool | None = None,
+    serial: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[TicketOut]:
+    """Tickets by state, with their SLA due dates; `overdue=true` lists those past their latest due date."""
+    query = Ticket.all()
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    if state:
+        query = query.filter(state=state)
+    if serial:
+        query = query.filter(device__serial=serial.upper())
+    if overdue is not None:
+        today = _now().date()
+        late = Ticket.filter(due_latest__lt=today).exclude(state__in=["referred", "cancelled"])
+        late_ids = [
+            i
+            for i, finished, due in await late.values_list("id", "finished_on", "due_latest")
+            if (finished or today) > due
+        ]
+        query = query.filter(id__in=late_ids) if overdue else query.exclude(id__in=late_ids)
+    rows = await query.order_by("due_latest", "id").offset(offset).limit(limit)
+    return [await ticket_out(r, who) for r in rows]
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+async def ticket_detail(ticket_id: TicketId, who: Caller) -> TicketOut:
+    return await ticket_out(await _visible_ticket(who, ticket_id), who, True)
+
+
+@router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
+async def ticket_action(ticket_id: TicketId, action: Action, body: ActionIn, who: Caller) -> TicketOut:
+    """Perform one transition; a refused one answers 409 naming the rule."""
+    row = await _visible_ticket(who, ticket_id)
+    row = await service.act(row, action, _role(who), who.username, _now(), body.data, body.version)
+    return await ticket_out(row, who, True)
+
+
+@router.get("/suggestions", response_model=list[SuggestionOut])
+async def list_suggestions(
+    who: Staff, status: Annotated[str | None, Query(max_length=12)] = "open", limit: Limit = 100, offset: Offset = 0
+) -> list[SuggestionOut]:
+    query = Suggestion.all().select_related("device")
+    if status:
+        query = query.filter(status=status)
+    rows = await query.order_by("-created_at", "-id").offset(offset).limit(limit)
+    return [_suggestion_out(s) for s in rows]
+
+
+def _suggestion_out(s: Suggestion) -> SuggestionOut:
+    return SuggestionOut(
+        id=s.id,
+        serial=s.device.serial,
+        kind=s.kind,
+        reason=s.reason,
+        status=str(s.status),
+        created_at=s.created_at,
+        ticket_id=s.ticket_id,  # type: ignore[attr-defined]
+    )
+
+
+@router.post("/suggestions/{suggestion_id}/accept", response_model=TicketOut, status_code=201)
+async def accept_suggestion(suggestion_id: TicketId, who: Staff) -> TicketOut:
+    """Open a ticket from a suggestion (Biz Support decides; suggestions never open tickets)."""
+    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
+    if s is None:
+        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
+    row = await service.open_ticket(s.device, f"suggested: {s.reason}", who.username, _now(), s)
+    s.status, s.ticket_id, s.decided_by = SuggestionStatus.ACCEPTED, row.id, who.username
+    await s.save()
+    return await ticket_out(row, who, True)
+
+
+@router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionOut)
+async def dismiss_suggestion(suggestion_id: TicketId, who: Staff) -> SuggestionOut:
+    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
+    if s is None:
+        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
+    s.status, s.decided_by = SuggestionStatus.DISMISSED, who.username
+    await s.save()
+    return _suggestion_out(s)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/public/warranty-check", response_model=PublicCheckOut)
+async def public_warranty_check(body: PublicCheckIn, request: Request) -> PublicCheckOut:
+    """For merchants, without logging in: the serial and the invoice number together (rented devices: the
+    rental contract number in place of the invoice). Rate-limited per client; a serial alone tells
+    nothing, and a wrong pair answers exactly like an unknown serial (W4)."""
+    limiter: RateLimiter = request.app.state.public_limiter
+    wait = limiter.retry_after(_client(request))
+    if wait:
+        request.app.state.counters["refused.rate-limited"] += 1
+        problem = Problem(429, "too many warranty checks; try again shortly", type_="rate-limited")
+        problem.headers = {"Retry-After": str(math.ceil(wait))}
+        raise problem
+    device = await Device.get_or_none(serial=body.serial.strip().upper())
+    if device is None or (device.invoice_number or "").strip().upper() != body.invoice_number.strip().upper():
+        request.app.state.counters["public.not-registered"] += 1
+        raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
+    status = service.warranty_of(device, _now().date())
+    covers = (
+        "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "
+        "cables and heads (W3)"
+    )
+    return PublicCheckOut(
+        covered=status.covered,
+        rule=status.rule,
+        reason=status.reason,
+        expires=status.expires,
+        days_left=status.days_left,
+        covers=covers,
+    )

@@ -1,0 +1,268 @@
+"""Repair tickets, warranty and rental checks, suggestions: load, call the domain rule, save.
+
+The clock comes in as a parameter (`now`/`today`); the holiday calendar is Indonesia's, from the
+`holidays` package, for the years around `now`.
+"""
+
+import functools
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from fleet.api.problems import Problem
+from fleet.commands import service as commands
+from fleet.devices.models import Device
+from fleet.domain import calendar as cal
+from fleet.domain import costs, rental, suggestions, tickets, warranty
+from fleet.domain.shipping import Shipment
+from fleet.ingest.models import Event, TelemetrySample
+from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
+from protocol import command
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar(year: int) -> cal.WorkingCalendar:
+    return cal.indonesia(range(year - 1, year + 3))
+
+
+def calendar_for(day: date) -> cal.WorkingCalendar:
+    """Indonesia's working days (S2) for the years around `day`."""
+    return _calendar(day.year)
+
+
+def terms(device: Device) -> warranty.Terms:
+    return warranty.Terms(str(device.ownership), device.invoice_date, device.rental_start, device.rental_end)
+
+
+def warranty_of(
+    device: Device | None, on: date, cause: str | None = None, part: str | None = None
+) -> warranty.WarrantyStatus:
+    try:
+        cause_ = warranty.Cause(cause) if cause else None
+        part_ = warranty.Part(part) if part else None
+    except ValueError as e:
+        raise Problem(422, str(e), type_="bad-value") from e
+    return warranty.warranty(terms(device) if device else None, on, cause_, part_)
+
+
+def rental_of(device: Device, on: date) -> rental.RentalStatus:
+    return rental.rental_status(
+        str(device.ownership), device.rental_start, device.rental_end, device.returned_on, on, calendar_for(on)
+    )
+
+
+# -- tickets: between the database row and the domain's ticket ------------------------------------------
+
+
+def _shipment_out(s: Shipment | None) -> dict[str, Any] | None:
+    return None if s is None else asdict(s) | {"shipped_at": s.shipped_at.isoformat()}
+
+
+def _shipment_in(d: dict[str, Any] | None) -> Shipment | None:
+    return None if d is None else Shipment(**(d | {"shipped_at": datetime.fromisoformat(d["shipped_at"])}))
+
+
+def to_domain(row: Ticket, device: Device) -> tickets.Ticket:
+    d = row.detail
+    request = d.get("request")
+    return tickets.Ticket(
+        device_type=device.device_type,
+        ownership=str(device.ownership),
+        state=tickets.State(row.state),
+        received_on=row.received_on,
+        due_earliest=row.due_earliest,
+        due_latest=row.due_latest,
+        covered=d.get("covered"),
+        cause=warranty.Cause(d["cause"]) if d.get("cause") else None,
+        quote_amount=d.get("quote_amount"),
+        evidence_photos=tuple(d.get("evidence_photos", ())),
+        inbound=_shipment_in(d.get("inbound")),
+        outbound=_shipment_in(d.get("outbound")),
+        request=None
+        if request is None
+        else tickets.Request(**(request | {"made_at": datetime.fromisoformat(request["made_at"])})),
+        dispute_open=d.get("dispute_open", False),
+        evidence=d.get("evidence", {}),
+        replacement_serial=d.get("replacement_serial"),
+        replacement_approved=d.get("replacement_approved", False),
+        refund_amount=d.get("refund_amount"),
+        referral=d.get("referral"),
+        finished_on=row.finished_on,
+    )
+
+
+def _detail(t: tickets.Ticket) -> dict[str, Any]:
+    return {
+        "covered": t.covered,
+        "cause": str(t.cause) if t.cause else None,
+        "quote_amount": t.quote_amount,
+        "evidence_photos": list(t.evidence_photos),
+        "inbound": _shipment_out(t.inbound),
+        "outbound": _shipment_out(t.outbound),
+        "request": None if t.request is None else asdict(t.request) | {"made_at": t.request.made_at.isoformat()},
+        "dispute_open": t.dispute_open,
+        "evidence": dict(t.evidence),
+        "replacement_serial": t.replacement_serial,
+        "replacement_approved": t.replacement_approved,
+        "refund_amount": t.refund_amount,
+        "referral": t.referral,
+    }
+
+
+def costs_of(t: tickets.Ticket) -> costs.Costs | None:
+    if t.covered is None:
+        return None
+    return costs.who_pays(t.ownership, t.covered, t.cause)
+
+
+async def open_ticket(
+    device: Device, problem: str, opened_by: str, now: datetime, suggestion: Suggestion | None = None
+) -> Ticket:
+    """Open a ticket (by a merchant, by Biz Support, or from an accepted suggestion)."""
+    async with in_transaction():
+        row = await Ticket.create(
+            device=device,
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            state=tickets.State.OPENED,
+            problem=problem,
+            opened_by=opened_by,
+            opened_at=now,
+            updated_at=now,
+            detail=_detail(tickets.Ticket(device.device_type, str(device.ownership))),
+        )
+        data: dict[str, Any] = {"problem": problem}
+        if suggestion is not None:
+            data["suggestion"] = {"id": suggestion.id, "kind": suggestion.kind, "reason": suggestion.reason}
+        await TicketTransition.create(
+            ticket=row, action="open", source="", target=row.state, role="", actor=opened_by, at=now, data=data
+        )
+    return row
+
+
+async def act(
+    row: Ticket,
+    action: str,
+    role: tickets.Role,
+    actor: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """Perform one transition; 409 when someone else moved the ticket since `version`."""
+    device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
+    if version is not None and version != row.version:
+        raise Problem(409, "the ticket changed since you loaded it; reload and try again", type_="conflict")
+    try:
+        new, transition = tickets.apply(
+            to_domain(row, device), action, role, actor, now, calendar_for(now.date()), data
+        )
+    except tickets.TicketError as e:
+        raise Problem(409, str(e), type_="transition-refused", rule=e.rule, state=row.state) from e
+    async with in_transaction():
+        if action == "replace":
+            await _swap(device, transition.data["new_serial"], now)
+        updated = await Ticket.filter(id=row.id, version=row.version).update(
+            state=new.state,
+            received_on=new.received_on,
+            due_earliest=new.due_earliest,
+            due_latest=new.due_latest,
+            finished_on=new.finished_on,
+            detail=_detail(new),
+            updated_at=now,
+            version=row.version + 1,
+        )
+        if not updated:
+            raise Problem(409, "the ticket changed meanwhile; reload and try again", type_="conflict")
+        await TicketTransition.create(
+            ticket_id=row.id,
+            action=transition.action,
+            source=transition.source,
+            target=transition.target,
+            role=transition.role,
+            actor=actor,
+            at=now,
+            data=_jsonable(transition.data),
+        )
+    return await Ticket.get(id=row.id)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if isinstance(v, str | int | bool | float | list | dict | type(None)) else str(v) for k, v in data.items()
+    }
+
+
+async def _swap(old: Device, serial: str, now: datetime) -> None:
+    """A replacement unit inherits the merchant, the fleet's config and the remaining warranty (the same
+    invoice date or rental period); the old unit stays linked to it."""
+    new = await Device.get_or_none(serial=serial)
+    if new is None:
+        raise Problem(422, f"the replacement {serial!r} is not registered; register the unit first", type_="bad-swap")
+    if new.id == old.id or (new.merchant_id not in (None, old.merchant_id)):  # type: ignore[attr-defined]
+        raise Problem(422, f"{serial!r} belongs to another merchant", type_="bad-swap")
+    new.merchant_id = old.merchant_id  # type: ignore[attr-defined]
+    new.ownership = old.ownership
+    new.invoice_number, new.invoice_date = old.invoice_number, old.invoice_date
+    new.rental_start, new.rental_end = old.rental_start, old.rental_end
+    new.config = dict(old.config or {})
+    new.replaces_id = old.id
+    await new.save()
+    if new.config:
+        await commands.enqueue(new, command.CONFIG, {"config": new.config}, "swap", now)
+
+
+# -- periodic jobs --------------------------------------------------------------------------------------
+
+
+async def auto_approve(now: datetime) -> int:
+    """RF1: merchants' requests unanswered for 3 working days are approved; returns how many."""
+    approved = 0
+    for row in await Ticket.filter(state__in=[s.value for s in tickets.ACTIONS["approve_request"][0]]):
+        if row.detail.get("request") is None:
+            continue
+        device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
+        if tickets.request_overdue(to_domain(row, device), now, calendar_for(now.date())):
+            await act(row, "approve_request", tickets.Role.SYSTEM, "system (RF1: 3 working days unanswered)", now)
+            approved += 1
+    return approved
+
+
+async def sync_rental_locks(today: date, now: datetime) -> int:
+    """Lock the sales of overdue rented terminals, unlock the others; returns the commands queued."""
+    queued = 0
+    for device in await Device.filter(ownership="rented"):
+        status = rental_of(device, today)
+        if status.lock_sales == device.sales_locked:
+            continue
+        if status.lock_sales:
+            await commands.enqueue(device, command.LOCK, {"reason": "rental overdue"}, "rental", now, timedelta(days=7))
+        else:
+            await commands.enqueue(device, command.UNLOCK, {}, "rental", now, timedelta(days=7))
+        device.sales_locked = status.lock_sales
+        await device.save(update_fields=["sales_locked"])
+        queued += 1
+    return queued
+
+
+async def run_suggestions(now: datetime, limits: suggestions.Thresholds = suggestions.Thresholds()) -> int:  # noqa: B008
+    """Propose tickets from telemetry (never open one); one open suggestion per device and kind."""
+    created = 0
+    since = now - limits.window
+    fault_rows = await Event.filter(type="fault", device_time__gte=since).values("serial", "device_time", "data")
+    faults: dict[str, list[suggestions.Fault]] = {}
+    for r in fault_rows:
+        data = r["data"] or {}
+        faults.setdefault(r["serial"], []).append(
+            suggestions.Fault(r["device_time"], str(data.get("code")), bool(data.get("active")), data.get("detail"))
+        )
+    for device in await Device.all():
+        latest = await TelemetrySample.filter(serial=device.serial).order_by("-device_time").first()
+        found = suggestions.suggest(latest.printed_mm if latest else None, faults.get(device.serial, []), now, limits)
+        for s in found:
+            if await Suggestion.exists(device=device, kind=s.kind, status=SuggestionStatus.OPEN):
+                continue
+            await Suggestion.create(device=device, kind=s.kind, reason=s.reason, created_at=now)
+            created += 1
+    return created
