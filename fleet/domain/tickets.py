@@ -402,12 +402,17 @@ _ACT = {
 assert set(_ACT) == set(ACTIONS)
 
 
+def answer_due(request: Request, calendar: WorkingCalendar) -> date:
+    """RF1: the last day to answer a request: the 3rd working day after the day it was made."""
+    return calendar.add_working_days(request.made_at.date(), REQUEST_ANSWER_DAYS)
+
+
 def request_overdue(ticket: Ticket, now: datetime, calendar: WorkingCalendar) -> bool:
     """RF1: a merchant's request unanswered for 3 working days is approved automatically."""
     request = ticket.request
     if request is None or ticket.state not in ACTIONS["approve_request"][0]:
         return False
-    return calendar.working_days_between(request.made_at.date(), now.date()) >= REQUEST_ANSWER_DAYS
+    return now.date() > answer_due(request, calendar)
 
 
 def sla_overdue(ticket: Ticket, today: date) -> bool:
