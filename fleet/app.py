@@ -1,6 +1,8 @@
 """The FastAPI application factory."""
 
 from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,8 +36,13 @@ def api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
     return found
 
 
-def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
-    """Build the app. `jwt_secret` signs login tokens; `lifespan` runs the service's background parts."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(jwt_secret: str, lifespan: Any = None, clock: Callable[[], datetime] = _utc_now) -> FastAPI:
+    """Build the app. `jwt_secret` signs login tokens; `lifespan` runs the service's background parts;
+    `clock` is the time the app's rules are given (tests pass a fixed one)."""
     app = FastAPI(
         title="POS fleet service",
         version=__version__,
@@ -48,6 +55,7 @@ def create_app(jwt_secret: str, lifespan: Any = None) -> FastAPI:
         },
     )
     app.state.jwt_secret = jwt_secret
+    app.state.clock = clock
     app.state.counters = Counter()  # refused requests, by reason
     app.state.public_limiter = RateLimiter(PUBLIC_CHECKS_PER_MINUTE, 60)
     app.add_middleware(RequestGuard, counters=app.state.counters)

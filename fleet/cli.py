@@ -15,6 +15,7 @@ import uvicorn
 
 from fleet import db
 from fleet.broker import BrokerAddress
+from fleet.repairs import cli as repairs_cli
 from fleet.settings import get_settings
 
 
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     mqc.add_argument("--port", type=int, default=1883)
     mqc.add_argument("--bind", default="127.0.0.1")
     mqc.add_argument("--user", dest="run_as", help="the system user mosquitto should run as")
+    repairs_cli.add_parsers(sub)
     demo = sub.add_parser("demo", help="run the fleet with its defaults and virtual terminals selling")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000, help="the API's port (0 or a taken one: a free one)")
@@ -263,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         return _issue_credentials(args.serials, args.missing, args.out)
     if args.command == "mosquitto-config":
         return _mosquitto_config(args.out, args.port, args.bind, args.run_as)
+    if args.command in repairs_cli.NAMES:
+        return asyncio.run(_with_db(repairs_cli.job(args)))
     from fleet import demo as demo_mod
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,6 +20,7 @@ from fleet import db
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY
+from fleet.repairs import service as repairs
 
 log = logging.getLogger("fleet.service")
 
@@ -34,7 +35,9 @@ class Service:
         migrate: bool = True,
         command_retry: timedelta = timedelta(seconds=30),
         broker_port: int = 1883,
+        housekeeping_every: float = 60,
     ) -> None:
+        self.housekeeping_every = housekeeping_every
         self.database_url = database_url
         self.broker_url = broker_url
         self.ingest_workers = ingest_workers
@@ -67,6 +70,7 @@ class Service:
             self._tasks.append(asyncio.create_task(self._supervise(index)))
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
         # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
         try:
             await asyncio.wait_for(self.ingest_ready.wait(), 60)
@@ -96,6 +100,16 @@ class Service:
                 log.error("ingest worker %d exited with %s; restarting it", index, code)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), 1)
+
+    async def _housekeeping(self) -> None:
+        """Every `housekeeping_every`: repair suggestions from telemetry, rental locks, RF1 approvals."""
+        while not self._stop.is_set():
+            try:
+                await repairs.housekeeping(datetime.now(UTC))
+            except Exception:  # a failed round must not end the loop; the next one retries
+                log.exception("housekeeping failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.housekeeping_every)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -55,11 +55,13 @@ REQUEST_ANSWER_DAYS = 3  # RF1, working days
 
 
 class TicketError(ValueError):
-    """An action that is not allowed: the state, the actor or the data is wrong. `rule` names the rule."""
+    """An action that is not allowed. `reason`: "state" (not now), "role" (not by this actor) or "data"
+    (not with these details); `rule` names the domain rule when one decides."""
 
-    def __init__(self, message: str, rule: str | None = None) -> None:
+    def __init__(self, message: str, rule: str | None = None, reason: str = "data") -> None:
         super().__init__(message + (f" ({rule})" if rule else ""))
         self.rule = rule
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,12 @@ def apply(
     """Perform `action` on `ticket` as `role` at `at`; the new ticket and its audit record."""
     data = dict(data or {})
     if action not in ACTIONS:
-        raise TicketError(f"unknown action {action!r}")
+        raise TicketError(f"unknown action {action!r}", reason="state")
     states, roles = ACTIONS[action]
     if ticket.state not in states:
-        raise TicketError(f"cannot {action} a ticket that is {ticket.state}")
+        raise TicketError(f"cannot {action} a ticket that is {ticket.state}", reason="state")
     if role not in roles:
-        raise TicketError(f"a {role} user cannot {action}")
+        raise TicketError(f"a {role} user cannot {action}", reason="role")
     new = _ACT[action](ticket, role, at, calendar, data)
     return new, Transition(action, ticket.state, new.state, role, actor, at, data)
 
@@ -217,7 +219,7 @@ def _leg(t: Ticket, role: Role) -> tuple[str, shipping.Shipment]:
         assert t.inbound is not None
         return "inbound", t.inbound
     if role is not Role.BIZ_SUPPORT:
-        raise TicketError("only Biz Support changes the return shipment")
+        raise TicketError("only Biz Support changes the return shipment", reason="role")
     assert t.outbound is not None
     return "outbound", t.outbound
 
@@ -280,9 +282,9 @@ def _decline_quote(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d:
 
 def _dispute(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
     if t.dispute_open:
-        raise TicketError("a dispute is already open")
+        raise TicketError("a dispute is already open", reason="state")
     if sum(t.evidence.values()):
-        raise TicketError("this decision has already been disputed", "RF2")
+        raise TicketError("this decision has already been disputed", "RF2", reason="state")
     return replace(t, dispute_open=True)
 
 

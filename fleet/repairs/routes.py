@@ -1,7 +1,7 @@
 """Warranty, rental, repair tickets and suggestions; the public warranty check."""
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -108,15 +108,16 @@ class PublicCheckOut(BaseModel):
     covers: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
 
 
 def _role(who: Principal) -> tickets.Role:
     return tickets.Role.BIZ_SUPPORT if who.is_staff else tickets.Role.MERCHANT
 
 
-async def ticket_out(row: Ticket, who: Principal, with_history: bool = False) -> TicketOut:
+async def ticket_out(row: Ticket, who: Principal, today: date, with_history: bool = False) -> TicketOut:
     device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
     domain = service.to_domain(row, device)
     split = service.costs_of(domain)
@@ -132,7 +133,7 @@ async def ticket_out(row: Ticket, who: Principal, with_history: bool = False) ->
         due_earliest=row.due_earliest,
         due_latest=row.due_latest,
         finished_on=row.finished_on,
-        overdue=tickets.sla_overdue(domain, _now().date()),
+        overdue=tickets.sla_overdue(domain, today),
         detail=row.detail,
         costs=None
         if split is None
@@ -163,6 +164,7 @@ async def _visible_ticket(who: Principal, ticket_id: int) -> Ticket:
 
 @router.get("/devices/{serial}/warranty", response_model=WarrantyOut)
 async def device_warranty(
+    request: Request,
     serial: Serial,
     who: Caller,
     on: date | None = None,
@@ -171,28 +173,30 @@ async def device_warranty(
 ) -> WarrantyOut:
     """Warranty on a date (default today), optionally for a damage cause and a part (W1-W3)."""
     device = await visible_device(who, serial)
-    day = on or _now().date()
+    day = on or _now(request).date()
     status = service.warranty_of(device, day, cause, part)
     return WarrantyOut(serial=serial, on=day, **vars(status))
 
 
 @router.get("/devices/{serial}/rental", response_model=RentalOut)
-async def device_rental(serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
+async def device_rental(request: Request, serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
     device = await visible_device(who, serial)
-    day = on or _now().date()
+    day = on or _now(request).date()
     status = service.rental_of(device, day)
     return RentalOut(serial=serial, on=day, **vars(status))
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
-async def open_ticket(body: TicketIn, who: Caller) -> TicketOut:
+async def open_ticket(request: Request, body: TicketIn, who: Caller) -> TicketOut:
     device = await visible_device(who, body.serial)
-    row = await service.open_ticket(device, body.problem, who.username, _now())
-    return await ticket_out(row, who, True)
+    now = _now(request)
+    row = await service.open_ticket(device, body.problem, who.username, now)
+    return await ticket_out(row, who, now.date(), True)
 
 
 @router.get("/tickets", response_model=list[TicketOut])
 async def list_tickets(
+    request: Request,
     who: Caller,
     state: Annotated[str | None, Query(max_length=24)] = None,
     overdue: bool | None = None,
@@ -208,8 +212,8 @@ async def list_tickets(
         query = query.filter(state=state)
     if serial:
         query = query.filter(device__serial=serial.upper())
+    today = _now(request).date()
     if overdue is not None:
-        today = _now().date()
         late = Ticket.filter(due_latest__lt=today).exclude(state__in=["referred", "cancelled"])
         late_ids = [
             i
@@ -218,20 +222,24 @@ async def list_tickets(
         ]
         query = query.filter(id__in=late_ids) if overdue else query.exclude(id__in=late_ids)
     rows = await query.order_by("due_latest", "id").offset(offset).limit(limit)
-    return [await ticket_out(r, who) for r in rows]
+    return [await ticket_out(r, who, today) for r in rows]
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-async def ticket_detail(ticket_id: TicketId, who: Caller) -> TicketOut:
-    return await ticket_out(await _visible_ticket(who, ticket_id), who, True)
+async def ticket_detail(request: Request, ticket_id: TicketId, who: Caller) -> TicketOut:
+    return await ticket_out(await _visible_ticket(who, ticket_id), who, _now(request).date(), True)
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
-async def ticket_action(ticket_id: TicketId, action: Action, body: ActionIn, who: Caller) -> TicketOut:
-    """Perform one transition; a refused one answers 409 naming the rule."""
+async def ticket_action(
+    request: Request, ticket_id: TicketId, action: Action, body: ActionIn, who: Caller
+) -> TicketOut:
+    """Perform one transition. Refused: 409 when the state does not allow it, 403 when the caller's role
+    may not, 422 when the details are wrong; the problem names the rule."""
     row = await _visible_ticket(who, ticket_id)
-    row = await service.act(row, action, _role(who), who.username, _now(), body.data, body.version)
-    return await ticket_out(row, who, True)
+    now = _now(request)
+    row = await service.act(row, action, _role(who), who.username, now, body.data, body.version)
+    return await ticket_out(row, who, now.date(), True)
 
 
 @router.get("/suggestions", response_model=list[SuggestionOut])
@@ -258,15 +266,16 @@ def _suggestion_out(s: Suggestion) -> SuggestionOut:
 
 
 @router.post("/suggestions/{suggestion_id}/accept", response_model=TicketOut, status_code=201)
-async def accept_suggestion(suggestion_id: TicketId, who: Staff) -> TicketOut:
+async def accept_suggestion(request: Request, suggestion_id: TicketId, who: Staff) -> TicketOut:
     """Open a ticket from a suggestion (Biz Support decides; suggestions never open tickets)."""
     s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
     if s is None:
         raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
-    row = await service.open_ticket(s.device, f"suggested: {s.reason}", who.username, _now(), s)
+    now = _now(request)
+    row = await service.open_ticket(s.device, f"suggested: {s.reason}", who.username, now, s)
     s.status, s.ticket_id, s.decided_by = SuggestionStatus.ACCEPTED, row.id, who.username
     await s.save()
-    return await ticket_out(row, who, True)
+    return await ticket_out(row, who, now.date(), True)
 
 
 @router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionOut)
@@ -299,7 +308,7 @@ async def public_warranty_check(body: PublicCheckIn, request: Request) -> Public
     if device is None or (device.invoice_number or "").strip().upper() != body.invoice_number.strip().upper():
         request.app.state.counters["public.not-registered"] += 1
         raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
-    status = service.warranty_of(device, _now().date())
+    status = service.warranty_of(device, _now(request).date())
     covers = (
         "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "
         "cables and heads (W3)"

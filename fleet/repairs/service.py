@@ -159,7 +159,8 @@ async def act(
             to_domain(row, device), action, role, actor, now, calendar_for(now.date()), data
         )
     except tickets.TicketError as e:
-        raise Problem(409, str(e), type_="transition-refused", rule=e.rule, state=row.state) from e
+        status = {"role": 403, "state": 409}.get(e.reason, 422)
+        raise Problem(status, str(e), type_="transition-refused", rule=e.rule, state=row.state) from e
     async with in_transaction():
         if action == "replace":
             await _swap(device, transition.data["new_serial"], now)
@@ -266,3 +267,12 @@ async def run_suggestions(now: datetime, limits: suggestions.Thresholds = sugges
             await Suggestion.create(device=device, kind=s.kind, reason=s.reason, created_at=now)
             created += 1
     return created
+
+
+async def housekeeping(now: datetime) -> dict[str, int]:
+    """One round of the periodic jobs; what each did."""
+    return {
+        "suggestions": await run_suggestions(now),
+        "rental_commands": await sync_rental_locks(now.date(), now),
+        "auto_approved": await auto_approve(now),
+    }
