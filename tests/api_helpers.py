@@ -5,7 +5,7 @@ Tests assert that merchant A's user never reaches B's things.
 """
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -107,13 +107,17 @@ async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def fleet_api(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Seed]]:
-    """The app on a migrated, seeded database; requests go through the ASGI interface in this task."""
+async def fleet_api(
+    database_url: str, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[tuple[httpx.AsyncClient, Seed]]:
+    """The app on a migrated, seeded database; requests go through the ASGI interface in this task.
+    `clock`: the time the app's rules are given (default: the real one)."""
     await db.migrate(database_url)
     await db.connect(database_url)
     try:
         data = await seed()
-        transport = httpx.ASGITransport(app=create_app(SECRET))
+        app = create_app(SECRET, clock=clock) if clock else create_app(SECRET)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as client:
             yield client, data
     finally:
