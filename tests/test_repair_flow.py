@@ -23,9 +23,9 @@ from tools import mosquitto, terminal, vterm
 SERIAL = vterm.serial_for(51, 0)
 SALE = "1A B 1#"
 # Six sales; after the 2nd, 4th and 6th receipt the printer reports an error (cutter, cutter, unrecoverable).
-SCRIPT = " ".join(
-    [SALE, "!printer_error=cutter", SALE, "!printer_error=none", SALE, "!printer_error=cutter", SALE]
-    + ["!printer_error=none", SALE, "!printer_error=unrecoverable", SALE]
+SCRIPT = (
+    f"{SALE} !printer_error=cutter {SALE} !printer_error=none {SALE} !printer_error=cutter {SALE} "
+    f"!printer_error=none {SALE} !printer_error=unrecoverable {SALE}"
 )
 TERMINAL_CLOCK = int(datetime(2026, 12, 22, 8, tzinfo=UTC).timestamp())
 

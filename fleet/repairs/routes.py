@@ -198,7 +198,7 @@ async def open_ticket(request: Request, body: TicketIn, who: Caller) -> TicketOu
 async def list_tickets(
     request: Request,
     who: Caller,
-    state: Annotated[str | None, Query(max_length=24)] = None,
+    state: tickets.State | None = None,
     overdue: bool | None = None,
     serial: Annotated[str | None, Query(max_length=32)] = None,
     limit: Limit = 50,
@@ -244,7 +244,7 @@ async def ticket_action(
 
 @router.get("/suggestions", response_model=list[SuggestionOut])
 async def list_suggestions(
-    who: Staff, status: Annotated[str | None, Query(max_length=12)] = "open", limit: Limit = 100, offset: Offset = 0
+    who: Staff, status: SuggestionStatus | None = SuggestionStatus.OPEN, limit: Limit = 100, offset: Offset = 0
 ) -> list[SuggestionOut]:
     query = Suggestion.all().select_related("device")
     if status:
