@@ -19,20 +19,24 @@ from fleet.devices.routes import router as devices_router
 from fleet.ingest.routes import router as ingest_router
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
 from fleet.repairs.routes import router as repairs_router
+from fleet.web import pages
 
 # Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
 PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token"), ("POST", "/public/warranty-check")})
 
 
-def api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
-    """(method, path) of every API route, through included routers too: the route table tests walk."""
+def api_routes(routes: list[Any], prefix: str = "", pages: bool = False) -> list[tuple[str, str]]:
+    """(method, path) of every API route (or, with `pages`, every HTML page), through included routers
+    too: the route tables the authorization tests walk."""
     found = []
     for route in routes:
         if isinstance(route, APIRoute):
-            found += [(method, prefix + route.path) for method in sorted(route.methods or ())]
+            if route.include_in_schema != pages:
+                found += [(method, prefix + route.path) for method in sorted(route.methods or ())]
         elif hasattr(route, "original_router"):  # FastAPI's included router
             context = getattr(route, "include_context", None)
-            found += api_routes(route.original_router.routes, prefix + str(getattr(context, "prefix", "") or ""))
+            inner = prefix + str(getattr(context, "prefix", "") or "")
+            found += api_routes(route.original_router.routes, inner, pages)
     return found
 
 
@@ -71,6 +75,7 @@ def create_app(jwt_secret: str, lifespan: Any = None, clock: Callable[[], dateti
             "refused_requests": dict(app.state.counters),
         }
 
-    for router in (auth_router, devices_router, ingest_router, commands_router, repairs_router):
+    for router in (auth_router, devices_router, ingest_router, commands_router, repairs_router, pages.router):
         app.include_router(router)
+    pages.install(app)
     return app

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, visible_device
@@ -18,6 +18,8 @@ CommandId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f]
 
 
 class CommandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(description="ping, reprint, lock, unlock, config, set_clock", max_length=24)
     args: dict[str, Any] = Field(default_factory=dict)
     ttl_seconds: int = Field(default=int(service.DEFAULT_TTL.total_seconds()), ge=1, le=30 * 86400)

@@ -30,6 +30,8 @@ class MerchantOut(BaseModel):
 
 
 class MerchantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=120)
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import RateLimiter
@@ -45,11 +45,15 @@ class RentalOut(BaseModel):
 
 
 class TicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     serial: str = Field(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")
     problem: str = Field(min_length=3, max_length=500)
 
 
 class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     data: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(default=None, ge=0, le=2**31 - 1, description="the version you saw (409 if stale)")
 
@@ -95,6 +99,8 @@ class SuggestionOut(BaseModel):
 
 
 class PublicCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     serial: str = Field(min_length=4, max_length=32)
     invoice_number: str = Field(min_length=1, max_length=64)
 

@@ -1,0 +1,143 @@
+"""Indonesian (default) and English: the words of the pages, dates and Rupiah formatted for Indonesia."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+LANGS = ("id", "en")
+WIB = ZoneInfo("Asia/Jakarta")  # times are shown in Western Indonesia Time
+
+_MONTHS = {
+    "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "login": ("Masuk", "Log in"),
+    "logout": ("Keluar", "Log out"),
+    "username": ("Nama pengguna", "Username"),
+    "password": ("Kata sandi", "Password"),
+    "wrong_login": ("Nama pengguna atau kata sandi salah", "Wrong username or password"),
+    "dashboard": ("Dasbor", "Dashboard"),
+    "devices": ("Perangkat", "Devices"),
+    "my_devices": ("Perangkat saya", "My devices"),
+    "tickets": ("Perbaikan", "Repairs"),
+    "repair_queue": ("Antrean perbaikan", "Repair queue"),
+    "warranty_check": ("Cek garansi", "Warranty check"),
+    "online": ("Online", "Online"),
+    "offline": ("Offline", "Offline"),
+    "alerts": ("Peringatan", "Alerts"),
+    "paper_out": ("Kertas habis", "Paper out"),
+    "low_battery": ("Baterai lemah", "Low battery"),
+    "offline_long": ("Offline lebih dari {hours} jam", "Offline for more than {hours} hours"),
+    "unregistered": ("Serial tidak terdaftar", "Unregistered serials"),
+    "suggestions": ("Saran perbaikan", "Repair suggestions"),
+    "search": ("Cari", "Search"),
+    "all": ("Semua", "All"),
+    "serial": ("Serial", "Serial"),
+    "model": ("Model", "Model"),
+    "merchant": ("Merchant", "Merchant"),
+    "ownership": ("Kepemilikan", "Ownership"),
+    "purchased": ("Beli putus", "Purchased"),
+    "rented": ("Sewa", "Rented"),
+    "firmware": ("Firmware", "Firmware"),
+    "last_seen": ("Terakhir terlihat", "Last seen"),
+    "status": ("Status", "Status"),
+    "warranty": ("Garansi", "Warranty"),
+    "covered": ("Bergaransi", "Covered"),
+    "not_covered": ("Tidak bergaransi", "Not covered"),
+    "expires": ("Berakhir", "Expires"),
+    "days_left": ("Sisa hari", "Days left"),
+    "rental": ("Sewa", "Rental"),
+    "telemetry": ("Telemetri", "Telemetry"),
+    "battery": ("Baterai (%)", "Battery (%)"),
+    "signal": ("Sinyal (dBm)", "Signal (dBm)"),
+    "heap": ("Memori bebas (byte)", "Free memory (bytes)"),
+    "printed": ("Panjang cetak (mm)", "Printed length (mm)"),
+    "transactions": ("Transaksi", "Transactions"),
+    "events": ("Kejadian", "Events"),
+    "commands": ("Perintah", "Commands"),
+    "send": ("Kirim", "Send"),
+    "reprint": ("Cetak ulang", "Reprint"),
+    "receipt_no": ("No. struk", "Receipt no."),
+    "ping": ("Ping", "Ping"),
+    "lock": ("Kunci penjualan", "Lock sales"),
+    "unlock": ("Buka kunci", "Unlock sales"),
+    "open_ticket": ("Ajukan perbaikan", "Open a repair ticket"),
+    "problem": ("Masalah", "Problem"),
+    "state": ("Tahap", "State"),
+    "due": ("Tenggat", "Due"),
+    "overdue": ("Terlambat", "Overdue"),
+    "courier": ("Kurir", "Courier"),
+    "tracking": ("No. resi", "Tracking no."),
+    "costs": ("Biaya", "Costs"),
+    "history": ("Riwayat", "History"),
+    "actions": ("Tindakan", "Actions"),
+    "do": ("Lakukan", "Do it"),
+    "invoice_number": ("No. faktur", "Invoice number"),
+    "check": ("Periksa", "Check"),
+    "not_registered": (
+        "Tidak ada perangkat terdaftar dengan serial dan no. faktur ini",
+        "No registered device has this serial and invoice number",
+    ),
+    "too_many": ("Terlalu banyak permintaan; coba lagi sebentar lagi", "Too many requests; try again shortly"),
+    "what_is_covered": (
+        "Garansi menanggung kerusakan perangkat; tidak termasuk kelalaian (terbanting, kena air) dan aksesoris "
+        "(kabel charger, kepala charger)",
+        "The warranty covers device defects; not negligence (dropped, water) nor accessories (charger cable, "
+        "charger head)",
+    ),
+    "vendor": ("Vendor", "Vendor"),
+    "inbound_shipping": ("Ongkir ke servis", "Shipping to service"),
+    "return_shipping": ("Ongkir kembali", "Return shipping"),
+    "parts": ("Suku cadang", "Parts"),
+    "none": ("Tidak ada", "None"),
+    "not_found": ("Tidak ditemukan", "Not found"),
+    "forbidden": ("Tidak diizinkan", "Not allowed"),
+}
+
+STATES = {
+    "opened": ("Dibuka", "Opened"),
+    "awaiting_shipment": ("Menunggu pengiriman", "Awaiting shipment"),
+    "in_transit": ("Dalam pengiriman", "In transit"),
+    "received": ("Diterima", "Received"),
+    "diagnosing": ("Diagnosa", "Diagnosing"),
+    "quoted": ("Penawaran biaya", "Quoted"),
+    "repairing": ("Diperbaiki", "Repairing"),
+    "waiting_parts": ("Menunggu suku cadang", "Waiting for parts"),
+    "repaired": ("Selesai diperbaiki", "Repaired"),
+    "replaced": ("Diganti unit baru", "Replaced"),
+    "refunded": ("Dana dikembalikan", "Refunded"),
+    "returned_unrepaired": ("Dikembalikan tanpa perbaikan", "Returned unrepaired"),
+    "return_shipment": ("Dikirim kembali", "Return shipment"),
+    "closed": ("Selesai", "Closed"),
+    "referred": ("Dirujuk ke service center", "Referred to a service centre"),
+    "cancelled": ("Dibatalkan", "Cancelled"),
+}
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    pair = TEXTS.get(key) or STATES.get(key)
+    if pair is None:
+        return key
+    return pair[0 if lang == "id" else 1].format(**values)
+
+
+def rupiah(amount: int | None) -> str:
+    """Integer Rupiah as Indonesians write it: Rp 1.250.000."""
+    if amount is None:
+        return "-"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}Rp {abs(amount):,}".replace(",", ".")
+
+
+def day(value: date | None, lang: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value.day} {_MONTHS[lang][value.month - 1]} {value.year}"
+
+
+def moment(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return "-"
+    local = value.astimezone(WIB)
+    return f"{day(local.date(), lang)} {local:%H:%M} WIB"

@@ -1,0 +1,404 @@
+"""The portals' pages. Each page loads through the same services and scoping as the API: another
+merchant's device or ticket is "not found", a staff page answers 403 to a merchant, and every form
+carries the CSRF token."""
+
+from datetime import datetime, timedelta
+from pathlib import Path as FsPath
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from fleet.api.problems import Problem
+from fleet.auth import passwords
+from fleet.auth.deps import Principal, visible_device
+from fleet.auth.models import User
+from fleet.commands import service as commands
+from fleet.commands.models import Command
+from fleet.devices.models import Device, Merchant, UnregisteredSighting
+from fleet.domain import tickets
+from fleet.ingest import downsample
+from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.routes import TRANSACTION_TYPES
+from fleet.repairs import service as repairs
+from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
+from fleet.repairs.routes import _visible_ticket
+from fleet.web import charts, forms, i18n, session
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=FsPath(__file__).parent / "templates")
+OFFLINE_HOURS = 2
+LOW_BATTERY = 20
+
+
+class PageError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def render(request: Request, name: str, who: Principal | None, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = session.language(request)
+    context.update(
+        request=request,
+        who=who,
+        lang=lang,
+        t=lambda key, **v: i18n.text(lang, key, **v),
+        rupiah=i18n.rupiah,
+        day=lambda d: i18n.day(d, lang),
+        moment=lambda m: i18n.moment(m, lang),
+        csrf=session.csrf_token(request),
+    )
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    session.remember_csrf(request, response)
+    return response
+
+
+async def _who(request: Request) -> Principal:
+    who = await session.current(request)
+    if who is None:
+        raise PageError(401, "login")
+    return who
+
+
+async def _staff(request: Request) -> Principal:
+    who = await _who(request)
+    if not who.is_staff:
+        raise PageError(403, "forbidden")
+    return who
+
+
+async def _form(request: Request) -> Any:
+    form = await request.form()
+    if not session.csrf_ok(request, str(form.get("csrf") or "")):
+        raise PageError(403, "the form is stale or forged (CSRF); reload the page and try again")
+    return form
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        if exc.status == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        who = await session.current(request)
+        return render(request, "error.html", who, exc.status, message=exc.message)
+
+
+# -- login, language --------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/portal") -> HTMLResponse:
+    return render(request, "login.html", None, next=next if next.startswith("/") else "/portal")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    username, password = str(form.get("username") or ""), str(form.get("password") or "")
+    target = str(form.get("next") or "/portal")
+    user = await User.get_or_none(username=username, active=True)
+    if not passwords.verify_password(password, user.password_hash if user else passwords.dummy_hash()) or not user:
+        return render(request, "login.html", None, 401, next=target, error=True)
+    response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/portal", 303)
+    session.start(request, response, user.username)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await _form(request)
+    response = RedirectResponse("/login", status_code=303)
+    session.end(response)
+    return response
+
+
+@router.get("/lang/{lang}")
+async def set_language(request: Request, lang: str, next: str = "/portal") -> Response:
+    response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/portal", 303)
+    if lang in i18n.LANGS:
+        response.set_cookie(session.LANG, lang, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/portal", status_code=303)
+
+
+@router.get("/portal")
+async def portal(request: Request) -> Response:
+    who = await _who(request)
+    return RedirectResponse("/portal/dashboard" if who.is_staff else "/portal/devices", status_code=303)
+
+
+# -- Biz Support's dashboard ------------------------------------------------------------------------------
+
+
+@router.get("/portal/dashboard")
+async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLResponse:
+    who = await _staff(request)
+    now = _now(request)
+    devices = await Device.all().order_by("serial").limit(1000)
+    paper_out, low_battery = [], []
+    for device in devices:
+        sample = await TelemetrySample.filter(serial=device.serial).order_by("-device_time", "-id").first()
+        if sample and sample.paper == "out":
+            paper_out.append(device)
+        if sample and sample.battery_pct is not None and sample.battery_pct < LOW_BATTERY:
+            low_battery.append((device, sample.battery_pct))
+    cutoff = now - timedelta(hours=max(1, min(hours, 24 * 365)))
+    long_offline = [d for d in devices if not d.online and (d.last_seen is None or d.last_seen < cutoff)]
+    open_suggestions = await Suggestion.filter(status=SuggestionStatus.OPEN).select_related("device").order_by("-id")
+    overdue = [
+        row
+        for row in await Ticket.filter(due_latest__lt=now.date()).select_related("device")
+        if tickets.sla_overdue(repairs.to_domain(row, row.device), now.date())
+    ]
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        online=sum(d.online for d in devices),
+        offline=sum(not d.online for d in devices),
+        paper_out=paper_out,
+        low_battery=low_battery,
+        long_offline=long_offline,
+        hours=hours,
+        sightings=await UnregisteredSighting.all().order_by("-last_seen").limit(20),
+        suggestions=open_suggestions,
+        overdue=overdue,
+    )
+
+
+@router.post("/portal/suggestions/{suggestion_id}/accept")
+async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
+    who = await _staff(request)
+    await _form(request)
+    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
+    if s is None:
+        raise PageError(404, "not_found")
+    row = await repairs.open_ticket(s.device, f"suggested: {s.reason}", who.username, _now(request), s)
+    s.status, s.ticket_id, s.decided_by = SuggestionStatus.ACCEPTED, row.id, who.username
+    await s.save()
+    return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
+
+
+# -- devices --------------------------------------------------------------------------------------------
+
+
+@router.get("/portal/devices")
+async def devices_page(request: Request, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
+    who = await _who(request)
+    query = Device.all().select_related("merchant")
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    if q.strip():
+        query = query.filter(serial__icontains=q.strip()[:32])
+    if online in ("1", "0"):
+        query = query.filter(online=online == "1")
+    if merchant.isdigit() and who.is_staff:
+        query = query.filter(merchant_id=int(merchant))
+    rows = await query.order_by("serial").limit(200)
+    today = _now(request).date()
+    listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
+    merchants = await Merchant.all().order_by("name") if who.is_staff else []
+    return render(
+        request, "devices.html", who, rows=listing, q=q, online=online, merchant=merchant, merchants=merchants
+    )
+
+
+async def _device_context(request: Request, who: Principal, device: Device) -> dict[str, Any]:
+    now = _now(request)
+    since = now - timedelta(days=7)
+    rows = (
+        await TelemetrySample.filter(serial=device.serial, device_time__gte=since, device_time__lt=now)
+        .order_by("device_time")
+        .values("device_time", "battery_pct", "rssi_dbm", "mem_free", "printed_mm")
+    )
+    series = downsample.downsample(
+        ((r.pop("device_time"), r) for r in rows), since, downsample.bucket_width(since, now, 120)
+    )
+    names = (("battery_pct", "battery"), ("rssi_dbm", "signal"), ("mem_free", "heap"), ("printed_mm", "printed"))
+    lang = session.language(request)
+    plots = [charts.line_chart([(p["t"], p[k]) for p in series], i18n.text(lang, label)) for k, label in names]
+    merchant = await Merchant.get_or_none(id=device.merchant_id) if device.merchant_id else None  # type: ignore[attr-defined]
+    return {
+        "device": device,
+        "merchant": merchant,
+        "warranty": repairs.warranty_of(device, now.date()),
+        "rental": repairs.rental_of(device, now.date()),
+        "charts": plots,
+        "transactions": await Event.filter(serial=device.serial, type__in=TRANSACTION_TYPES)
+        .order_by("-device_time", "-id")
+        .limit(15),
+        "events": await Event.filter(serial=device.serial).order_by("-device_time", "-id").limit(15),
+        "commands": await Command.filter(device=device).order_by("-id").limit(10),
+        "tickets": await Ticket.filter(device=device).order_by("-id").limit(10),
+        "command_names": sorted(
+            commands.MERCHANT_COMMANDS if not who.is_staff else {"ping", "reprint", "lock", "unlock"}
+        ),
+    }
+
+
+async def _device(request: Request, who: Principal, serial: str) -> Device:
+    try:
+        return await visible_device(who, serial.upper()[:32])
+    except Problem:
+        raise PageError(404, "not_found") from None
+
+
+@router.get("/portal/devices/{serial}")
+async def device_page(request: Request, serial: str, error: str = "") -> HTMLResponse:
+    who = await _who(request)
+    device = await _device(request, who, serial)
+    return render(request, "device.html", who, error=error, **await _device_context(request, who, device))
+
+
+@router.get("/portal/devices/{serial}/commands")
+async def device_commands_fragment(request: Request, serial: str) -> HTMLResponse:
+    """The command list alone: the device page refreshes it while a command is on its way."""
+    who = await _who(request)
+    device = await _device(request, who, serial)
+    rows = await Command.filter(device=device).order_by("-id").limit(10)
+    return render(request, "_commands.html", who, commands=rows, device=device)
+
+
+@router.post("/portal/devices/{serial}/commands")
+async def send_command(request: Request, serial: str) -> Response:
+    who = await _who(request)
+    device = await _device(request, who, serial)
+    form = await _form(request)
+    name = str(form.get("name") or "")
+    allowed = commands.MERCHANT_COMMANDS if not who.is_staff else {"ping", "reprint", "lock", "unlock"}
+    if name not in allowed:
+        raise PageError(403, "forbidden")
+    args: dict[str, Any] = {}
+    if name == "reprint":
+        args["receipt"] = str(form.get("receipt") or "").strip()
+    elif name == "lock":
+        args["reason"] = "locked by Biz Support"
+    try:
+        await commands.enqueue(device, name, args, who.username, _now(request))
+    except Problem as e:
+        return RedirectResponse(f"/portal/devices/{device.serial}?error={e.detail[:120]}", status_code=303)
+    return RedirectResponse(f"/portal/devices/{device.serial}#commands", status_code=303)
+
+
+@router.post("/portal/devices/{serial}/tickets")
+async def open_ticket(request: Request, serial: str) -> Response:
+    who = await _who(request)
+    device = await _device(request, who, serial)
+    form = await _form(request)
+    problem = str(form.get("problem") or "").strip()[:500]
+    if len(problem) < 3:
+        return RedirectResponse(f"/portal/devices/{device.serial}?error=problem", status_code=303)
+    row = await repairs.open_ticket(device, problem, who.username, _now(request))
+    return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
+
+
+# -- repair tickets -------------------------------------------------------------------------------------
+
+
+@router.get("/portal/tickets")
+async def tickets_page(request: Request, state: str = "") -> HTMLResponse:
+    who = await _who(request)
+    query = Ticket.all().select_related("device")
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    if state in tickets.State.__members__.values():
+        query = query.filter(state=state)
+    today = _now(request).date()
+    rows = [
+        (r, tickets.sla_overdue(repairs.to_domain(r, r.device), today))
+        for r in await query.order_by("due_latest", "id").limit(300)
+    ]
+    return render(request, "tickets.html", who, rows=rows, state=state, states=list(tickets.State))
+
+
+async def _ticket(who: Principal, ticket_id: int) -> Ticket:
+    if not 0 < ticket_id < 2**31:
+        raise PageError(404, "not_found")
+    try:
+        return await _visible_ticket(who, ticket_id)
+    except Problem:
+        raise PageError(404, "not_found") from None
+
+
+@router.get("/portal/tickets/{ticket_id}")
+async def ticket_page(request: Request, ticket_id: int, error: str = "", status: int = 200) -> HTMLResponse:
+    who = await _who(request)
+    row = await _ticket(who, ticket_id)
+    device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
+    domain = repairs.to_domain(row, device)
+    role = tickets.Role.BIZ_SUPPORT if who.is_staff else tickets.Role.MERCHANT
+    return render(
+        request,
+        "ticket.html",
+        who,
+        status if 400 <= status < 500 else 200,
+        ticket=row,
+        device=device,
+        costs=repairs.costs_of(domain),
+        overdue=tickets.sla_overdue(domain, _now(request).date()),
+        actions=tickets.allowed(domain, role),
+        fields=forms.FIELDS,
+        choices=forms.CHOICES,
+        history=await TicketTransition.filter(ticket_id=row.id).order_by("id"),
+        error=error,
+    )
+
+
+@router.post("/portal/tickets/{ticket_id}/actions")
+async def ticket_action(request: Request, ticket_id: int) -> Response:
+    who = await _who(request)
+    row = await _ticket(who, ticket_id)
+    form = await _form(request)
+    action = str(form.get("action") or "")
+    role = tickets.Role.BIZ_SUPPORT if who.is_staff else tickets.Role.MERCHANT
+    version = form.get("version")
+    try:
+        await repairs.act(
+            row,
+            action,
+            role,
+            who.username,
+            _now(request),
+            forms.action_data(action, form),
+            int(str(version)) if str(version or "").isdigit() else None,
+        )
+    except Problem as e:
+        return await ticket_page(request, ticket_id, error=e.detail, status=e.status)
+    return RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303)
+
+
+# -- the public warranty check --------------------------------------------------------------------------
+
+
+@router.get("/warranty")
+async def warranty_page(request: Request) -> HTMLResponse:
+    return render(request, "warranty.html", await session.current(request))
+
+
+@router.post("/warranty")
+async def warranty_check(request: Request) -> HTMLResponse:
+    form = await _form(request)
+    serial = str(form.get("serial") or "").strip().upper()[:32]
+    invoice = str(form.get("invoice_number") or "").strip().upper()[:64]
+    who = await session.current(request)
+    if request.app.state.public_limiter.retry_after(request.client.host if request.client else "unknown"):
+        request.app.state.counters["refused.rate-limited"] += 1
+        return render(request, "warranty.html", who, 429, serial=serial, error="too_many")
+    device = await Device.get_or_none(serial=serial) if serial else None
+    if device is None or (device.invoice_number or "").strip().upper() != invoice:
+        request.app.state.counters["public.not-registered"] += 1
+        return render(request, "warranty.html", who, 404, serial=serial, error="not_registered")
+    status = repairs.warranty_of(device, _now(request).date())
+    return render(request, "warranty.html", who, serial=serial, result=status)

@@ -1,0 +1,119 @@
+"""The portals enforce the same authorization as the API, checked on every page of the route table:
+a page not in PAGES fails the test, so a new page cannot skip the check. Merchant A's user, aimed at
+merchant B's device or ticket, gets "not found"; staff pages answer 403; without a login every page
+sends the browser to /login; a form without its CSRF token changes nothing."""
+
+import asyncio
+import re
+
+import httpx
+from api_helpers import PASSWORD, fleet_api
+from fleet_helpers import database_url  # noqa: F401  (fixture)
+
+from fleet.app import api_routes, create_app
+from fleet.commands.models import Command
+from fleet.repairs.models import Ticket
+
+PAGES = {
+    ("GET", "/"): "public",  # redirects to /portal
+    ("GET", "/login"): "public",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "public",
+    ("GET", "/lang/{lang}"): "public",
+    ("GET", "/warranty"): "public",
+    ("POST", "/warranty"): "public",
+    ("GET", "/portal"): "scoped",
+    ("GET", "/portal/dashboard"): "staff",
+    ("POST", "/portal/suggestions/{suggestion_id}/accept"): "staff",
+    ("GET", "/portal/devices"): "scoped",
+    ("GET", "/portal/devices/{serial}"): "hidden",
+    ("GET", "/portal/devices/{serial}/commands"): "hidden",
+    ("POST", "/portal/devices/{serial}/commands"): "hidden",
+    ("POST", "/portal/devices/{serial}/tickets"): "hidden",
+    ("GET", "/portal/tickets"): "scoped",
+    ("GET", "/portal/tickets/{ticket_id}"): "hidden",
+    ("POST", "/portal/tickets/{ticket_id}/actions"): "hidden",
+}
+FORMS = {
+    "/portal/devices/{serial}/commands": {"name": "ping"},
+    "/portal/devices/{serial}/tickets": {"problem": "screen cracked"},
+    "/portal/tickets/{ticket_id}/actions": {"action": "cancel"},
+}
+
+
+def pages() -> list[tuple[str, str]]:
+    return api_routes(create_app("route-table").routes, pages=True)
+
+
+def test_every_page_is_in_the_table():
+    assert sorted(set(pages()) - set(PAGES)) == [], "add the new pages to PAGES (who may use them)"
+    assert sorted(set(PAGES) - set(pages())) == []
+
+
+async def browser_login(client: httpx.AsyncClient, username: str) -> str:
+    """Log in through the login form, as a browser does; returns the CSRF token for later forms."""
+    page = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    answer = await client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1), "next": "/portal"}
+    )
+    assert answer.status_code == 303, answer.text
+    return token.group(1)
+
+
+def test_pages_refuse_what_the_api_refuses(database_url):  # noqa: F811
+    asyncio.run(_scenario(database_url))
+
+
+async def _scenario(url: str) -> None:
+    async with fleet_api(url) as (_client, seed):
+        app = create_app("secret-" + "s" * 32)
+        params = {
+            "serial": seed.devices["B"][0],
+            "ticket_id": str(seed.tickets["B"]),
+            "suggestion_id": str(seed.suggestions["B"]),
+            "lang": "en",
+        }
+        b_markers = [*seed.devices["B"], "Merchant B", "B&#39;s problem", "B's problem"]
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as anonymous,
+            httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as merchant,
+        ):
+            csrf = await browser_login(merchant, "merchant_a")
+            failures = []
+            for method, path in pages():
+                names = re.findall(r"{(\w+)}", path)
+                assert all(n in params for n in names), f"{path}: add an object of merchant B for {names}"
+                target = path.format(**{n: params[n] for n in names})
+                kind = PAGES[(method, path)]
+                form = FORMS.get(path, {}) | {"csrf": csrf}
+                if kind != "public":
+                    answer = await anonymous.request(method, target, data=form if method == "POST" else None)
+                    if answer.status_code != 303 or not answer.headers["location"].startswith("/login"):
+                        failures.append(f"{method} {path} anonymous: {answer.status_code}")
+                if path in ("/logout", "/login"):
+                    continue  # would end or replace this session
+                answer = await merchant.request(method, target, data=form if method == "POST" else None)
+                status = answer.status_code
+                if kind == "hidden" and status != 404:
+                    failures.append(f"{method} {target}: {status}, expected 404")
+                elif kind == "staff" and status != 403:
+                    failures.append(f"{method} {target}: {status}, expected 403")
+                elif kind == "scoped" and (status >= 400 or any(m in answer.text for m in b_markers)):
+                    failures.append(f"{method} {target}: {status}")
+            assert failures == []
+            assert await Command.filter(device__merchant_id=seed.merchants["B"]).count() == 1  # the seeded one
+            assert (await Ticket.get(id=seed.tickets["B"])).state == "opened"
+            assert await Ticket.filter(merchant_id=seed.merchants["B"]).count() == 1
+
+            # A form without the CSRF token is refused, even with a valid session; with it, it works.
+            own = seed.devices["A"][0]
+            forged = await merchant.post(f"/portal/devices/{own}/commands", data={"name": "ping"})
+            assert forged.status_code == 403 and "CSRF" in forged.text
+            assert await Command.filter(device__serial=own).count() == 1
+            sent = await merchant.post(f"/portal/devices/{own}/commands", data={"name": "ping", "csrf": csrf})
+            assert sent.status_code == 303 and await Command.filter(device__serial=own).count() == 2
+            lock = await merchant.post(f"/portal/devices/{own}/commands", data={"name": "lock", "csrf": csrf})
+            assert lock.status_code == 403  # a merchant may not lock, as in the API
