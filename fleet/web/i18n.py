@@ -92,6 +92,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "parts": ("Suku cadang", "Parts"),
     "none": ("Tidak ada", "None"),
     "not_found": ("Tidak ditemukan", "Not found"),
+    "not_rented": ("Bukan sewa", "Not rented"),
+    "upcoming": ("Belum mulai", "Upcoming"),
+    "active": ("Aktif", "Active"),
+    "ending_soon": ("Segera berakhir", "Ending soon"),
+    "expired": ("Berakhir (masa tenggang)", "Ended (grace period)"),
+    "overdue_rental": ("Lewat masa sewa: penjualan dikunci", "Overdue: sales locked"),
+    "returned": ("Dikembalikan", "Returned"),
     "forbidden": ("Tidak diizinkan", "Not allowed"),
 }
 

@@ -217,14 +217,19 @@ async def devices_page(request: Request, q: str = "", online: str = "", merchant
 
 async def _device_context(request: Request, who: Principal, device: Device) -> dict[str, Any]:
     now = _now(request)
-    since = now - timedelta(days=7)
+    # The last 7 days, or since the first sample when the device is newer: charts fill their width.
+    week = now - timedelta(days=7)
+    first = await TelemetrySample.filter(serial=device.serial, device_time__gte=week).order_by("device_time").first()
+    since = first.device_time if first else week
     rows = (
-        await TelemetrySample.filter(serial=device.serial, device_time__gte=since, device_time__lt=now)
+        await TelemetrySample.filter(serial=device.serial, device_time__gte=since, device_time__lte=now)
         .order_by("device_time")
         .values("device_time", "battery_pct", "rssi_dbm", "mem_free", "printed_mm")
     )
     series = downsample.downsample(
-        ((r.pop("device_time"), r) for r in rows), since, downsample.bucket_width(since, now, 120)
+        ((r.pop("device_time"), r) for r in rows),
+        since,
+        downsample.bucket_width(since, now + timedelta(seconds=1), 120),
     )
     names = (("battery_pct", "battery"), ("rssi_dbm", "signal"), ("mem_free", "heap"), ("printed_mm", "printed"))
     lang = session.language(request)
