@@ -154,9 +154,10 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
     assert service.broker is not None
     base = f"http://{host}:{port}"
     logins = await _seed(terminals)
-    print(f"fleet service: {base}   API docs: {base}/docs   database: {database}")
+    print(f"open the portal: {base}/portal   public warranty check: {base}/warranty")
+    print(f"fleet service API: {base}/docs   database: {database}")
     print(f"MQTT broker (in-process): {service.broker.public_url}")
-    print("logins (POST /auth/token, or the Authorize button in /docs):")
+    print("logins (the portal, or POST /auth/token and the Authorize button in /docs):")
     for username, password in logins.items():
         print(f"    {username:<8} {password}")
 
