@@ -64,3 +64,30 @@ async def refund(till, original, reason="permintaan pelanggan"):
     till.show("Refund " + money.rupiah(amount), original)
     await till.print_job(ev.REFUND, refund, till.board.now(), False)
     return True, None
+
+
+async def replacement(till, original, amount, ref):
+    """FP1: the fleet found a payment with no order. Journal and print a replacement sale paid by a custom
+    method: the original cart when this terminal has it and its total is the amount paid, else one line."""
+    if not till.journal.has_room():
+        return False, "journal full"
+    found = find(till, original, (ev.OPEN,)) if original else None
+    sale = {"receipt": till.receipt_no(till.journal.next_seq)}
+    if found is not None and found[1]["total"] == amount:
+        for key in ("items", "subtotal", "discount", "tax", "tax_rate_bp", "tax_inclusive"):
+            sale[key] = found[1][key]
+    else:
+        sale["items"] = [{"name": "Pembayaran " + ref[-12:], "qty": 1, "unit_price": amount}]
+        sale.update(subtotal=amount, discount=0, tax=0, tax_rate_bp=0, tax_inclusive=True)
+    sale["total"] = amount
+    till.record(ev.OPEN, sale)
+    line = {"method": "custom", "amount": amount, "ref": ref}
+    paid = {"receipt": sale["receipt"], "status": "confirmed"}
+    paid.update(line)
+    till.record(ev.PAYMENT, paid)
+    sale["payments"] = [line]
+    sale.update(paid=amount, outstanding=0, status=ev.PAID)
+    till.record(ev.SALE, sale)
+    till.show("Pesanan pengganti", money.rupiah(amount))
+    await till.print_job(ev.SALE, sale, till.board.now(), False)
+    return True, None

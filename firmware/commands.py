@@ -67,6 +67,14 @@ def _run(link, cmd_id, name, args):
             reply(ok, None if ok else "rejected", detail)
 
         till.inbox.put(("call", reprint))
+    elif name == command.REPLACEMENT:
+
+        async def replace():
+            with Transient("aftersale") as aftersale:
+                ok, detail = await aftersale.replacement(till, args.get("original"), args["amount"], args["ref"])
+            reply(ok, None if ok else "rejected", detail)
+
+        till.inbox.put(("call", replace))
     elif name == command.PAY_CONFIRM:
         confirmation = {"receipt": args["receipt"], "amount": args["amount"], "ref": args["ref"]}
         till.inbox.put(("confirm", confirmation, reply))

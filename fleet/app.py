@@ -17,12 +17,20 @@ from fleet.auth.routes import router as auth_router
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
 from fleet.ingest.routes import router as ingest_router
+from fleet.payments.routes import router as payments_router
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
 from fleet.repairs.routes import router as repairs_router
 from fleet.web import pages
 
 # Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
-PUBLIC_ROUTES = frozenset({("GET", "/healthz"), ("POST", "/auth/token"), ("POST", "/public/warranty-check")})
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("POST", "/auth/token"),
+        ("POST", "/public/warranty-check"),
+        ("POST", "/payments/webhooks/sandbox"),  # authenticated by its HMAC signature instead
+    }
+)
 
 
 def api_routes(routes: list[Any], prefix: str = "", pages: bool = False) -> list[tuple[str, str]]:
@@ -44,9 +52,15 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(jwt_secret: str, lifespan: Any = None, clock: Callable[[], datetime] = _utc_now) -> FastAPI:
+def create_app(
+    jwt_secret: str,
+    lifespan: Any = None,
+    clock: Callable[[], datetime] = _utc_now,
+    acquirer: Any = None,
+) -> FastAPI:
     """Build the app. `jwt_secret` signs login tokens; `lifespan` runs the service's background parts;
-    `clock` is the time the app's rules are given (tests pass a fixed one)."""
+    `clock` is the time the app's rules are given (tests pass a fixed one); `acquirer` is the payment
+    gateway adapter (None: payments are off)."""
     app = FastAPI(
         title="POS fleet service",
         version=__version__,
@@ -60,6 +74,7 @@ def create_app(jwt_secret: str, lifespan: Any = None, clock: Callable[[], dateti
     )
     app.state.jwt_secret = jwt_secret
     app.state.clock = clock
+    app.state.acquirer = acquirer
     app.state.counters = Counter()  # refused requests, by reason
     app.state.public_limiter = RateLimiter(PUBLIC_CHECKS_PER_MINUTE, 60)
     app.add_middleware(RequestGuard, counters=app.state.counters)
@@ -75,7 +90,8 @@ def create_app(jwt_secret: str, lifespan: Any = None, clock: Callable[[], dateti
             "refused_requests": dict(app.state.counters),
         }
 
-    for router in (auth_router, devices_router, ingest_router, commands_router, repairs_router, pages.router):
+    routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)
+    for router in (*routers, pages.router):
         app.include_router(router)
     pages.install(app)
     return app

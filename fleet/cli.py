@@ -15,6 +15,7 @@ import uvicorn
 
 from fleet import db
 from fleet.broker import BrokerAddress
+from fleet.payments.gateway import SandboxGateway
 from fleet.repairs import cli as repairs_cli
 from fleet.settings import get_settings
 
@@ -31,10 +32,28 @@ def _serve_app(args: argparse.Namespace) -> int:
         )
         return 2
     _var_dir(settings.database_url)
-    service = Service(settings.database_url, settings.broker_url, ingest_workers=settings.ingest_workers)
-    app = create_app(settings.jwt_secret.get_secret_value(), lifespan=service.lifespan)
+    acquirer = _acquirer()
+    service = Service(
+        settings.database_url, settings.broker_url, ingest_workers=settings.ingest_workers, acquirer=acquirer
+    )
+    app = create_app(settings.jwt_secret.get_secret_value(), lifespan=service.lifespan, acquirer=acquirer)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _acquirer() -> SandboxGateway | None:
+    """The payment gateway adapter from the settings; None when FLEET_GATEWAY_URL is not set."""
+    settings = get_settings()
+    if not settings.gateway_url:
+        return None
+    if settings.gateway_api_key is None or settings.gateway_webhook_secret is None:
+        raise SystemExit("FLEET_GATEWAY_URL needs FLEET_GATEWAY_API_KEY and FLEET_GATEWAY_WEBHOOK_SECRET")
+    return SandboxGateway(
+        settings.gateway_url,
+        settings.gateway_api_key.get_secret_value(),
+        settings.gateway_webhook_secret.get_secret_value(),
+        settings.webhook_window_s,
+    )
 
 
 def _var_dir(database_url: str) -> None:

@@ -16,6 +16,7 @@ MODELS = [
     "fleet.auth.models",
     "fleet.commands.models",
     "fleet.repairs.models",
+    "fleet.payments.models",
 ]
 
 

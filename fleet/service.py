@@ -20,6 +20,8 @@ from fleet import db
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY
+from fleet.payments import service as payments
+from fleet.payments.gateway import Acquirer
 from fleet.repairs import service as repairs
 
 log = logging.getLogger("fleet.service")
@@ -36,7 +38,9 @@ class Service:
         command_retry: timedelta = timedelta(seconds=30),
         broker_port: int = 1883,
         housekeeping_every: float = 60,
+        acquirer: Acquirer | None = None,
     ) -> None:
+        self.acquirer = acquirer
         self.housekeeping_every = housekeeping_every
         self.database_url = database_url
         self.broker_url = broker_url
@@ -71,6 +75,8 @@ class Service:
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        if self.acquirer is not None:
+            self._tasks.append(asyncio.create_task(self._payments()))
         # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
         try:
             await asyncio.wait_for(self.ingest_ready.wait(), 60)
@@ -110,6 +116,18 @@ class Service:
                 log.exception("housekeeping failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.housekeeping_every)
+
+    async def _payments(self) -> None:
+        """Terminals' pending QRIS payments become charges at the acquirer (and cancelled ones cancelled)."""
+        assert self.acquirer is not None
+        follower = payments.TerminalPayments(self.acquirer)
+        while not self._stop.is_set():
+            try:
+                await follower.step(datetime.now(UTC))
+            except Exception:  # the gateway or the database is away: the next round retries
+                log.exception("payments round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.5)
 
     async def stop(self) -> None:
         self._stop.set()

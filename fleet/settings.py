@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     # Signs login tokens. No default: `fleet serve` refuses to start without it; `fleet demo` makes a
     # throw-away one for its own run.
     jwt_secret: SecretStr | None = None
+    # The payment gateway (the sandbox: python -m tools.sandbox_gateway). Empty: payments are off.
+    gateway_url: str = ""
+    gateway_api_key: SecretStr | None = None
+    gateway_webhook_secret: SecretStr | None = None
+    webhook_window_s: int = 300  # a webhook signed longer ago than this is refused (replay window)
 
 
 @lru_cache

@@ -10,6 +10,7 @@ LOCK = "lock"
 UNLOCK = "unlock"
 PAY_CONFIRM = "pay_confirm"
 SET_CLOCK = "set_clock"
+REPLACEMENT = "replacement"  # FP1: a replacement order for a payment that has none (custom method)
 
 ARGS = {
     CONFIG: (("config", s.MAP, True, 64),),
@@ -24,6 +25,11 @@ ARGS = {
         ("ref", s.STR, True, 1, 64),
     ),
     SET_CLOCK: (("time", s.INT, True, 0, s.TS_MAX),),
+    REPLACEMENT: (
+        ("original", s.STR, False, 1, 24),  # the receipt whose sale the payment was for, when known
+        ("amount", s.INT, True, 1, s.MONEY_MAX),
+        ("ref", s.STR, True, 1, 64),  # the payment's RRN or reference
+    ),
 }
 
 NAMES = tuple(ARGS)

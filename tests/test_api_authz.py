@@ -49,6 +49,12 @@ ACCESS = {
     ("POST", "/suggestions/{suggestion_id}/accept"): "staff",
     ("POST", "/suggestions/{suggestion_id}/dismiss"): "staff",
     ("POST", "/public/warranty-check"): "public",
+    ("POST", "/payments/webhooks/sandbox"): "public",  # signed by the acquirer, not logged in
+    ("GET", "/payments/charges"): "scoped",
+    ("GET", "/payments/fix-cases"): "staff",
+    ("POST", "/payments/fix-cases/{case_id}/resolve"): "staff",
+    ("POST", "/payments/reconciliations"): "staff",
+    ("GET", "/payments/reconciliations/{run_id}"): "staff",
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
@@ -64,6 +70,8 @@ BODIES = {
     ("POST", "/tickets"): {"json": {"serial": "TKM-B000", "problem": "screen cracked"}},
     ("POST", "/tickets/{ticket_id}/actions/{action}"): {"json": {"data": {}}},
     ("POST", "/public/warranty-check"): {"json": {"serial": "TKM-B000", "invoice_number": "INV-TKM-B000"}},
+    ("POST", "/payments/fix-cases/{case_id}/resolve"): {"json": {"outcome": "no_payment"}},
+    ("POST", "/payments/reconciliations"): {"params": {"date": "2026-11-20"}, "content": "charge_id\n"},
 }
 
 
@@ -96,6 +104,8 @@ async def _scenario(url: str) -> None:
             "ticket_id": str(seed.tickets["B"]),
             "action": "cancel",
             "suggestion_id": str(seed.suggestions["B"]),
+            "case_id": "1",  # staff-only routes: refused before any lookup
+            "run_id": "1",
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()

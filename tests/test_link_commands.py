@@ -140,3 +140,23 @@ def test_a_locked_terminal_refuses_new_sales_after_reboot(tmp_path):
     assert proc.returncode == 0
     assert not of_type(events(dev), "sale")
     assert "TERKUNCI | Hubungi Biz Support" in terminal.display(dev)
+
+
+def test_replacement_order_is_journaled_paid_by_a_custom_method_and_printed_once(live):
+    """FP1: the fleet resolved a payment that had no order; the terminal makes the replacement order."""
+    cash = next(m["data"] for _, m in terminal.journal_records(live.dev) if m["type"] == "sale")
+    args = {"original": cash["receipt"], "amount": cash["total"], "ref": "508123456789"}
+    live.send("c-repl", command.REPLACEMENT, args)
+    assert live.wait_ack("c-repl")["ok"] is True
+    live.send("c-repl", command.REPLACEMENT, args)  # delivered again: answered again, not run twice
+    live.wait_ack("c-repl", 2)
+    other = {"amount": 12_345, "ref": "508000000001"}  # no original on this terminal: one line
+    live.send("c-repl-2", command.REPLACEMENT, other)
+    assert live.wait_ack("c-repl-2")["ok"] is True
+    sales = [m["data"] for _, m in terminal.journal_records(live.dev) if m["type"] == "sale"]
+    custom = [s for s in sales if s["payments"][0]["method"] == "custom"]
+    assert len(custom) == 2
+    assert custom[0]["items"] == cash["items"] and custom[0]["status"] == "paid"
+    assert custom[0]["payments"][0]["ref"] == "508123456789" and custom[0]["receipt"] != cash["receipt"]
+    assert custom[1]["total"] == 12_345 and custom[1]["items"][0]["name"] == "Pembayaran 508000000001"
+    assert sum("Pesanan pengganti" in line for line in terminal.display(live.dev)) == 2

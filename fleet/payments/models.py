@@ -1,0 +1,85 @@
+"""Payments the fleet backs: charges at the acquirer, webhook receipts, fix-payment cases (FP1) and
+reconciliation runs."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from fleet.devices.models import Merchant
+
+
+class Charge(Model):
+    """A payment registered with the acquirer for a terminal's sale (QRIS by reference)."""
+
+    id = fields.IntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    provider_ref = fields.CharField(max_length=64, null=True, unique=True)  # the acquirer's charge id
+    reference = fields.CharField(max_length=96, unique=True)  # serial:terminal ref
+    serial = fields.CharField(max_length=32, db_index=True)
+    receipt = fields.CharField(max_length=24)
+    method = fields.CharField(max_length=12)
+    amount = fields.BigIntField()
+    status = fields.CharField(max_length=12, default="pending")  # pending, succeeded, cancelled
+    # What the terminal knows: waiting (the QR is shown), cancelled (the cashier gave up), confirmed (it
+    # completed the sale on our command), refused (it would not: a fix-payment case).
+    terminal_state = fields.CharField(max_length=12, default="waiting")
+    rrn = fields.CharField(max_length=32, null=True)
+    paid_at = fields.DatetimeField(null=True)
+    command_id = fields.CharField(max_length=40, null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "charge"
+
+
+class WebhookEvent(Model):
+    """Every accepted webhook, by the provider's event id: a replayed one changes nothing."""
+
+    id = fields.IntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    event_id = fields.CharField(max_length=64, unique=True)
+    type = fields.CharField(max_length=32)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_event"
+
+
+class FixPaymentCase(Model):
+    """FP1: a customer paid (the acquirer has the payment) but no order stands for it."""
+
+    id = fields.IntField(primary_key=True)
+    source = fields.CharField(max_length=16)  # late_payment, reconciliation
+    reason = fields.CharField(max_length=24)
+    reference = fields.CharField(max_length=96)
+    rrn = fields.CharField(max_length=32)
+    paid_at = fields.DatetimeField()
+    amount = fields.BigIntField()
+    serial = fields.CharField(max_length=32, null=True)  # the tenant (terminal)
+    merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
+        "fleet.Merchant", related_name="fix_cases", null=True, on_delete=fields.SET_NULL
+    )  # the store
+    items: fields.JSONField[list] = fields.JSONField(default=list)  # type: ignore[type-arg]
+    status = fields.CharField(max_length=12, default="open")  # open, resolved, no_payment
+    created_at = fields.DatetimeField()
+    resolved_at = fields.DatetimeField(null=True)
+    resolved_by = fields.CharField(max_length=64, null=True)
+    resolution: fields.JSONField[dict] = fields.JSONField(null=True)  # type: ignore[type-arg]
+
+    class Meta:
+        table = "fix_payment_case"
+        unique_together = (("reference", "rrn"),)
+
+
+class Reconciliation(Model):
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField()
+    created_at = fields.DatetimeField()
+    settled = fields.IntField()
+    matched = fields.IntField()
+    unmatched = fields.IntField()
+    unsettled = fields.IntField()
+    report: fields.JSONField[dict] = fields.JSONField()  # type: ignore[type-arg]
+
+    class Meta:
+        table = "reconciliation"

@@ -1,0 +1,149 @@
+"""Payments API: the acquirer's webhook (public, signed), charges, fix-payment cases, reconciliation."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet.api.problems import Problem
+from fleet.auth.deps import Caller, Staff
+from fleet.devices.models import Device
+from fleet.devices.routes import Limit, Offset
+from fleet.payments import service
+from fleet.payments.gateway import Acquirer, WebhookRefused
+from fleet.payments.models import Charge, FixPaymentCase, Reconciliation
+
+router = APIRouter(tags=["payments"])
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_SETTLEMENT_BYTES = 32 * 1024 * 1024
+
+
+class ChargeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    reference: str
+    provider_ref: str | None
+    serial: str
+    receipt: str
+    method: str
+    amount: int
+    status: str
+    terminal_state: str
+    rrn: str | None
+    paid_at: datetime | None
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    source: str
+    reason: str
+    reference: str
+    rrn: str
+    paid_at: datetime
+    amount: int
+    serial: str | None
+    merchant_id: int | None
+    items: list[dict[str, Any]]
+    status: str
+    resolved_by: str | None
+    resolution: dict[str, Any] | None
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(pattern="^(replacement|no_payment)$")
+
+
+class ReconciliationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    day: date
+    settled: int
+    matched: int
+    unmatched: int
+    unsettled: int
+    report: dict[str, Any]
+
+
+def _acquirer(request: Request) -> Acquirer:
+    acquirer: Acquirer | None = request.app.state.acquirer
+    if acquirer is None:
+        raise Problem(503, "payments are not configured (FLEET_GATEWAY_URL)", type_="payments-off")
+    return acquirer
+
+
+@router.post("/payments/webhooks/sandbox")
+async def webhook(request: Request) -> dict[str, str]:
+    """The acquirer's signed notification. Forged, stale or malformed ones are refused and counted; a
+    replayed one is acknowledged and changes nothing."""
+    acquirer = _acquirer(request)
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    counters = request.app.state.counters
+    try:
+        outcome = await service.accept_webhook(acquirer, headers, body, request.app.state.clock())
+    except WebhookRefused as e:
+        counters[f"webhook.refused.{e.reason}"] += 1
+        raise Problem(401 if e.reason != "malformed" else 400, f"webhook refused: {e.reason}", type_="webhook") from e
+    counters[f"webhook.{outcome}"] += 1
+    return {"outcome": outcome}
+
+
+@router.get("/payments/charges", response_model=list[ChargeOut])
+async def charges(
+    who: Caller, status: Annotated[str | None, Query(max_length=12)] = None, limit: Limit = 50, offset: Offset = 0
+) -> list[ChargeOut]:
+    query = Charge.all()
+    if not who.is_staff:
+        own = [str(s) for s in await Device.filter(merchant_id=who.merchant_id).values_list("serial", flat=True)]
+        query = query.filter(serial__in=own)
+    if status:
+        query = query.filter(status=status)
+    return [ChargeOut.model_validate(c) for c in await query.order_by("-id").offset(offset).limit(limit)]
+
+
+@router.get("/payments/fix-cases", response_model=list[CaseOut])
+async def cases(
+    who: Staff, status: Annotated[str | None, Query(max_length=12)] = "open", limit: Limit = 100, offset: Offset = 0
+) -> list[CaseOut]:
+    query = FixPaymentCase.all()
+    if status:
+        query = query.filter(status=status)
+    return [CaseOut.model_validate(c) for c in await query.order_by("-id").offset(offset).limit(limit)]
+
+
+@router.post("/payments/fix-cases/{case_id}/resolve", response_model=CaseOut)
+async def resolve(request: Request, case_id: CaseId, body: ResolveIn, who: Staff) -> CaseOut:
+    case = await FixPaymentCase.get_or_none(id=case_id)
+    if case is None:
+        raise Problem(404, f"no case {case_id}", type_="not-found")
+    case = await service.resolve_case(case, body.outcome, who.username, request.app.state.clock())
+    return CaseOut.model_validate(case)
+
+
+@router.post(
+    "/payments/reconciliations",
+    response_model=ReconciliationOut,
+    status_code=201,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def reconcile(request: Request, who: Staff, day: Annotated[date, Query(alias="date")]) -> ReconciliationOut:
+    """Reconcile a day: the settlement report in the body (CSV), or fetched from the gateway when empty."""
+    body = await request.body()
+    if len(body) > MAX_SETTLEMENT_BYTES:
+        raise Problem(413, "the settlement report is too large", type_="too-large")
+    try:
+        text = body.decode("utf-8-sig") if body else await _acquirer(request).settlement(day)
+    except UnicodeDecodeError as e:
+        raise Problem(422, "the report is not UTF-8 text", type_="bad-file") from e
+    run = await service.reconcile_day(day, text, request.app.state.clock())
+    return ReconciliationOut.model_validate(run)
+
+
+@router.get("/payments/reconciliations/{run_id}", response_model=ReconciliationOut)
+async def reconciliation(run_id: CaseId, who: Staff) -> ReconciliationOut:
+    run = await Reconciliation.get_or_none(id=run_id)
+    if run is None:
+        raise Problem(404, f"no reconciliation {run_id}", type_="not-found")
+    return ReconciliationOut.model_validate(run)

@@ -1,0 +1,265 @@
+"""QRIS confirmation, fix-payment cases (FP1) and reconciliation: load, call the rule, save.
+
+- A terminal's pending QRIS payment (a `payment` event) is registered with the acquirer by reference.
+- The acquirer's signed webhook marks the charge paid, once per event and per charge; the terminal then
+  gets a `pay_confirm` command and completes the sale. A payment that arrives after the cashier
+  cancelled, or that the terminal refuses, becomes a fix-payment case: never a lost payment.
+- Resolving a case sends the terminal a `replacement` command: a replacement order paid by a custom
+  method, for the items of the original sale.
+"""
+
+import csv
+import io
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from fleet.api.problems import Problem
+from fleet.commands import service as commands
+from fleet.devices.models import Device
+from fleet.domain import reconcile
+from fleet.ingest.models import Event
+from fleet.payments.gateway import Acquirer, WebhookRefused
+from fleet.payments.models import Charge, FixPaymentCase, Reconciliation, WebhookEvent
+from protocol import command
+
+log = logging.getLogger("fleet.payments")
+CONFIRM_TTL = timedelta(minutes=10)
+
+
+def reference(serial: str, terminal_ref: str) -> str:
+    return f"{serial}:{terminal_ref}"
+
+
+class TerminalPayments:
+    """Follows the terminals' QRIS payment events (a cursor over the event table) into charges."""
+
+    def __init__(self, acquirer: Acquirer) -> None:
+        self.acquirer = acquirer
+        self.after_id = 0
+
+    async def step(self, now: datetime) -> int:
+        rows = await Event.filter(id__gt=self.after_id, type="payment").order_by("id").limit(500)
+        for row in rows:
+            data = row.data
+            if data.get("method") == "qris" and data.get("ref"):
+                await self._follow(row.serial, data, now)
+            self.after_id = row.id
+        return len(rows)
+
+    async def _follow(self, serial: str, data: dict[str, Any], now: datetime) -> None:
+        status = data.get("status")
+        if status == "pending":
+            ref = reference(serial, data["ref"])
+            charge = await Charge.get_or_none(reference=ref)
+            if charge is None:
+                made = await self.acquirer.create_charge(ref, data["amount"], "qris", serial)
+                await Charge.create(
+                    provider=self.acquirer.name,
+                    provider_ref=made["id"],
+                    reference=ref,
+                    serial=serial,
+                    receipt=data["receipt"],
+                    method="qris",
+                    amount=data["amount"],
+                    created_at=now,
+                    updated_at=now,
+                )
+        elif status in ("cancelled", "expired"):
+            charge = await Charge.get_or_none(reference=reference(serial, data["ref"]))
+            if charge is not None and charge.terminal_state == "waiting":
+                charge.terminal_state, charge.updated_at = "cancelled", now
+                await charge.save()
+                if charge.status == "pending" and charge.provider_ref:
+                    await self.acquirer.cancel(charge.provider_ref)
+                elif charge.status == "succeeded":  # paid meanwhile, and the cashier had given up
+                    await open_case(charge, "late_payment", "cancelled_at_terminal", now)
+
+
+async def accept_webhook(acquirer: Acquirer, headers: dict[str, str], body: bytes, now: datetime) -> str:
+    """Verify, deduplicate and apply one webhook; returns what happened (for counting)."""
+    acquirer.verify(headers, body, int(now.timestamp()))
+    try:
+        event = json.loads(body)
+        event_id, kind, charge_data = str(event["id"]), str(event["type"]), dict(event["data"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise WebhookRefused("malformed") from e
+    try:
+        async with in_transaction():
+            await WebhookEvent.create(provider=acquirer.name, event_id=event_id[:64], type=kind[:32], received_at=now)
+            if kind != "charge.succeeded":
+                return "ignored"
+            return await _paid(acquirer.name, charge_data, now)
+    except IntegrityError:
+        return "duplicate"
+
+
+async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
+    charge = await Charge.get_or_none(provider=provider, provider_ref=str(data.get("id")))
+    if charge is None:  # a payment the fleet never registered: Biz Support must see it
+        log.warning("webhook for an unknown charge %s", data.get("id"))
+        return "unknown_charge"
+    if charge.status == "succeeded":
+        return "already_paid"  # idempotent per provider reference
+    if int(data.get("amount", -1)) != charge.amount:
+        log.warning("webhook amount %s differs from charge %s", data.get("amount"), charge.reference)
+        return "amount_mismatch"
+    charge.status = "succeeded"
+    charge.rrn = str(data.get("rrn"))[:32]
+    charge.paid_at = datetime.fromisoformat(str(data["paid_at"])) if data.get("paid_at") else now
+    charge.updated_at = now
+    if charge.terminal_state == "waiting":
+        device = await Device.get_or_none(serial=charge.serial)
+        if device is None:
+            await charge.save()
+            await open_case(charge, "late_payment", "unregistered_terminal", now)
+            return "case"
+        args = {"receipt": charge.receipt, "method": "qris", "amount": charge.amount, "ref": charge.rrn}
+        cmd = await commands.enqueue(device, command.PAY_CONFIRM, args, "payments", now, CONFIRM_TTL)
+        charge.command_id = cmd.cmd_id
+        await charge.save()
+        return "confirming"
+    await charge.save()
+    await open_case(charge, "late_payment", "cancelled_at_terminal", now)
+    return "case"
+
+
+async def on_confirm_answer(cmd_id: str, ok: bool, now: datetime) -> None:
+    """The terminal's answer to a pay_confirm: completed, or refused (a fix-payment case)."""
+    charge = await Charge.get_or_none(command_id=cmd_id)
+    if charge is None:
+        return
+    charge.terminal_state, charge.updated_at = ("confirmed" if ok else "refused"), now
+    await charge.save()
+    if not ok:
+        await open_case(charge, "late_payment", "refused_by_terminal", now)
+
+
+async def _items(serial: str, receipt: str) -> list[dict[str, Any]]:
+    """The cart of the sale the payment was for (its `open` event), for the case's evidence."""
+    opened = await Event.filter(serial=serial, type="open").order_by("-seq").limit(200)
+    for row in opened:
+        if row.data.get("receipt") == receipt:
+            return list(row.data.get("items", []))
+    return []
+
+
+async def open_case(charge: Charge, source: str, reason: str, now: datetime) -> FixPaymentCase:
+    device = await Device.get_or_none(serial=charge.serial)
+    case, _ = await FixPaymentCase.get_or_create(
+        reference=charge.reference,
+        rrn=charge.rrn or "",
+        defaults={
+            "source": source,
+            "reason": reason,
+            "paid_at": charge.paid_at or now,
+            "amount": charge.amount,
+            "serial": charge.serial,
+            "merchant_id": device.merchant_id if device else None,  # type: ignore[attr-defined]
+            "items": await _items(charge.serial, charge.receipt),
+            "created_at": now,
+        },
+    )
+    return case
+
+
+async def resolve_case(case: FixPaymentCase, outcome: str, who: str, now: datetime) -> FixPaymentCase:
+    """FP1: a valid payment gets a replacement order (custom payment method) on its terminal; with no
+    valid payment found the merchant is told to redo the transaction."""
+    if case.status != "open":
+        raise Problem(409, f"the case is already {case.status}", type_="conflict")
+    if outcome == "replacement":
+        device = await Device.get_or_none(serial=case.serial or "")
+        if device is None:
+            raise Problem(422, "the case has no registered terminal to send the order to", type_="bad-case")
+        original = case.reference.split(":", 1)[1].split("/", 1)[0] if ":" in case.reference else ""
+        args = {"original": original, "amount": case.amount, "ref": case.rrn}
+        cmd = await commands.enqueue(device, command.REPLACEMENT, args, who, now, timedelta(days=7))
+        case.status, case.resolution = "resolved", {"replacement_command": cmd.cmd_id, "method": "custom"}
+    elif outcome == "no_payment":
+        case.status, case.resolution = "no_payment", {"notice": "no valid payment: redo the transaction"}
+    else:
+        raise Problem(422, "outcome is replacement or no_payment", type_="bad-value")
+    case.resolved_at, case.resolved_by = now, who
+    await case.save()
+    return case
+
+
+# -- reconciliation ---------------------------------------------------------------------------------------
+
+
+def parse_settlement(text: str) -> list[reconcile.Settled]:
+    rows = []
+    for line, raw in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        try:
+            rows.append(
+                reconcile.Settled(
+                    raw["charge_id"],
+                    raw["reference"],
+                    raw["rrn"],
+                    int(raw["amount"]),
+                    datetime.fromisoformat(raw["paid_at"]),
+                    raw["terminal"],
+                )
+            )
+        except (KeyError, ValueError, TypeError) as e:
+            raise Problem(422, f"settlement line {line}: {e}", type_="bad-file") from e
+    return rows
+
+
+async def recorded_payments(day: date) -> list[reconcile.Recorded]:
+    """The terminals' confirmed non-cash payments around `day` (a day either side, for the window)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=1)
+    rows = await Event.filter(type="payment", device_time__gte=start, device_time__lt=start + timedelta(days=3)).values(
+        "key", "serial", "device_time", "data"
+    )
+    out = []
+    for r in rows:
+        data = r["data"] or {}
+        if data.get("status") == "confirmed" and data.get("method") != "cash" and data.get("ref"):
+            out.append(
+                reconcile.Recorded(r["key"], r["serial"], str(data["ref"]), int(data["amount"]), r["device_time"])
+            )
+    return out
+
+
+async def reconcile_day(day: date, settlement_text: str, now: datetime) -> Reconciliation:
+    settled = parse_settlement(settlement_text)
+    result = reconcile.reconcile(settled, await recorded_payments(day))
+    serials = {s.terminal for s, _ in result.unmatched}
+    merchants = dict(await Device.filter(serial__in=serials).values_list("serial", "merchant_id"))
+    async with in_transaction():
+        for s, reason in result.unmatched:
+            await FixPaymentCase.get_or_create(
+                reference=s.reference,
+                rrn=s.rrn,
+                defaults={
+                    "source": "reconciliation",
+                    "reason": reason,
+                    "paid_at": s.paid_at,
+                    "amount": s.amount,
+                    "serial": s.terminal,
+                    "merchant_id": merchants.get(s.terminal),
+                    "created_at": now,
+                },
+            )
+        run = await Reconciliation.create(
+            day=day,
+            created_at=now,
+            settled=len(settled),
+            matched=len(result.matched),
+            unmatched=len(result.unmatched),
+            unsettled=len(result.unsettled),
+            report={
+                "unmatched": [
+                    {"charge_id": s.charge_id, "reference": s.reference, "reason": r} for s, r in result.unmatched
+                ],
+                "unsettled": [r.key for r in result.unsettled],
+                "resolved_cases": await FixPaymentCase.filter(status__in=["resolved", "no_payment"]).count(),
+            },
+        )
+    return run

@@ -1,0 +1,212 @@
+"""A sandbox payment gateway: a separate HTTP service that behaves like a real one, for the fleet's
+payment adapters, the demo and the tests.
+
+    python -m tools.sandbox_gateway --port P --api-key K --webhook-url URL --webhook-secret S
+
+Merchant API (Authorization: Bearer K):
+    POST /v1/charges            {reference, amount, method, terminal?}: idempotent per reference
+    GET  /v1/charges/{id}
+    POST /v1/charges/{id}/cancel
+    GET  /v1/settlements?date=YYYY-MM-DD      the day's settlement report (CSV)
+    POST /v1/sms                {to, text}: the SMS adapter's carrier (sandboxed: kept, not sent)
+Sandbox controls (what a customer or the network would do):
+    POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
+    GET  /sandbox/sms                          what the SMS carrier "sent"
+Webhooks: POST to the webhook URL, JSON {id, type, created, data: {charge}}, signed with
+X-Sandbox-Timestamp (unix seconds) and X-Sandbox-Signature = "v1=" + hex HMAC-SHA256(secret,
+"{timestamp}.{raw body}"); delivered until the receiver answers 2xx (a few attempts, backing off).
+"""
+
+import argparse
+import asyncio
+import csv
+import hashlib
+import hmac
+import io
+import json
+import secrets
+import sys
+import time
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+SETTLEMENT_COLUMNS = ("charge_id", "reference", "rrn", "amount", "paid_at", "terminal", "method")
+METHODS = ("qris", "paylink", "paylater", "card")
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value for `body` sent at `timestamp`."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def settlement_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """A settlement report in the gateway's format (also used to generate days for tests)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, SETTLEMENT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in SETTLEMENT_COLUMNS})
+    return out.getvalue()
+
+
+class ChargeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=96)
+    amount: int = Field(ge=1, le=10**12)
+    method: str = Field(pattern="^(" + "|".join(METHODS) + ")$")
+    terminal: str | None = Field(default=None, max_length=32)
+
+
+class SmsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(pattern=r"^\+62\d{8,13}$")  # the carrier only serves Indonesian numbers
+    text: str = Field(min_length=1, max_length=480)
+
+
+class Gateway:
+    def __init__(self, api_key: str, webhook_url: str, webhook_secret: str, attempts: int = 6) -> None:
+        self.api_key = api_key
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.attempts = attempts
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.by_reference: dict[str, str] = {}
+        self.sms: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []  # (event id, attempts, status) for inspection
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title="Sandbox payment gateway")
+
+        def merchant(authorization: str = Header(default="")) -> None:
+            if not hmac.compare_digest(authorization, f"Bearer {self.api_key}"):
+                raise HTTPException(401, "bad API key")
+
+        auth = [Depends(merchant)]
+
+        @app.post("/v1/charges", status_code=201, dependencies=auth)
+        async def create(body: ChargeIn) -> dict[str, Any]:
+            existing = self.by_reference.get(body.reference)
+            if existing:
+                charge = self.charges[existing]
+                if charge["amount"] != body.amount:
+                    raise HTTPException(409, "this reference already has a charge of another amount")
+                return charge
+            charge_id = "ch_" + secrets.token_hex(8)
+            charge = {
+                "id": charge_id,
+                "reference": body.reference,
+                "amount": body.amount,
+                "method": body.method,
+                "terminal": body.terminal,
+                "status": "pending",
+                "rrn": None,
+                "paid_at": None,
+                "created": int(time.time()),
+            }
+            self.charges[charge_id] = charge
+            self.by_reference[body.reference] = charge_id
+            return charge
+
+        @app.get("/v1/charges/{charge_id}", dependencies=auth)
+        async def get(charge_id: str) -> dict[str, Any]:
+            return self._charge(charge_id)
+
+        @app.post("/v1/charges/{charge_id}/cancel", dependencies=auth)
+        async def cancel(charge_id: str) -> dict[str, Any]:
+            charge = self._charge(charge_id)
+            if charge["status"] == "pending":
+                charge["status"] = "cancelled"
+            return charge
+
+        @app.get("/v1/settlements", dependencies=auth)
+        async def settlements(on: date = Query(alias="date")) -> Response:  # noqa: B008
+            day = on.isoformat()
+            rows = [c for c in self.charges.values() if c["status"] == "succeeded" and c["paid_at"][:10] == day]
+            return Response(settlement_csv(rows), media_type="text/csv")
+
+        @app.post("/v1/sms", status_code=202, dependencies=auth)
+        async def sms(body: SmsIn) -> dict[str, Any]:
+            message = {"id": "sms_" + secrets.token_hex(6), "to": body.to, "text": body.text}
+            self.sms.append(message)
+            return message
+
+        @app.post("/sandbox/charges/{charge_id}/pay")
+        async def pay(charge_id: str) -> dict[str, Any]:
+            charge = self._charge(charge_id)
+            if charge["status"] == "succeeded":
+                return charge
+            charge["status"] = "succeeded"
+            charge["rrn"] = f"{secrets.randbelow(10**12):012d}"
+            charge["paid_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            self._deliver({"type": "charge.succeeded", "data": dict(charge)})
+            return charge
+
+        @app.get("/sandbox/sms")
+        async def sent_sms() -> list[dict[str, Any]]:
+            return self.sms
+
+        @app.get("/sandbox/deliveries")
+        async def deliveries() -> list[dict[str, Any]]:
+            return self.deliveries
+
+        return app
+
+    def _charge(self, charge_id: str) -> dict[str, Any]:
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            raise HTTPException(404, "no such charge")
+        return charge
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        event = {"id": "evt_" + secrets.token_hex(8), "created": int(time.time()), **event}
+        task = asyncio.create_task(self._send(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        record = {"event": event["id"], "attempts": 0, "status": None}
+        self.deliveries.append(record)
+        body = json.dumps(event, separators=(",", ":")).encode()
+        async with httpx.AsyncClient(timeout=10) as client:
+            for attempt in range(self.attempts):
+                record["attempts"] = attempt + 1
+                now = int(time.time())
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Sandbox-Timestamp": str(now),
+                    "X-Sandbox-Signature": sign(self.webhook_secret, now, body),
+                }
+                try:
+                    answer = await client.post(self.webhook_url, content=body, headers=headers)
+                    record["status"] = answer.status_code
+                    if 200 <= answer.status_code < 300:
+                        return
+                except httpx.HTTPError as e:
+                    record["status"] = str(e)
+                await asyncio.sleep(min(30, 0.5 * 2**attempt))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.sandbox_gateway", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--webhook-url", required=True, help="where the fleet receives webhooks")
+    parser.add_argument("--webhook-secret", required=True)
+    args = parser.parse_args(argv)
+    gateway = Gateway(args.api_key, args.webhook_url, args.webhook_secret)
+    print(f"sandbox gateway on http://{args.host}:{args.port} → webhooks to {args.webhook_url}", flush=True)
+    uvicorn.run(gateway.app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
