@@ -108,7 +108,7 @@ async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def fleet_api(
-    database_url: str, clock: Callable[[], datetime] | None = None
+    database_url: str, clock: Callable[[], datetime] | None = None, acquirer: object = None
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Seed]]:
     """The app on a migrated, seeded database; requests go through the ASGI interface in this task.
     `clock`: the time the app's rules are given (default: the real one)."""
@@ -116,7 +116,7 @@ async def fleet_api(
     await db.connect(database_url)
     try:
         data = await seed()
-        app = create_app(SECRET, clock=clock) if clock else create_app(SECRET)
+        app = create_app(SECRET, clock=clock, acquirer=acquirer) if clock else create_app(SECRET, acquirer=acquirer)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as client:
             yield client, data
