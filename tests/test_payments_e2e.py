@@ -42,9 +42,12 @@ def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fi
             "FLEET_GATEWAY_API_KEY": API_KEY,
             "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET,
         }
+        hook = f"{fleet.base}/payments/webhooks/sandbox"
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "tools.sandbox_gateway", "--port", str(gateway_port), "--api-key", API_KEY]
-            + ["--webhook-url", f"{fleet.base}/payments/webhooks/sandbox", "--webhook-secret", SECRET],
+            [
+                *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(gateway_port)),
+                *("--api-key", API_KEY, "--webhook-url", hook, "--webhook-secret", SECRET),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
