@@ -91,3 +91,24 @@ async def replacement(till, original, amount, ref):
     till.show("Pesanan pengganti", money.rupiah(amount))
     await till.print_job(ev.SALE, sale, till.board.now(), False)
     return True, None
+
+
+async def settle(till, number, amount, ref):
+    """P3: a pay link for the outstanding amount of sale `number` was paid. Journal the payment and the
+    sale now Paid, and print the final receipt."""
+    found = find(till, number, (ev.SALE,))
+    if found is None:
+        return False, "receipt not on this terminal"
+    sale = dict(found[1])
+    if sale["status"] == ev.PAID or sale["outstanding"] != amount:
+        return False, "nothing outstanding for this amount"
+    line = {"method": "paylink", "amount": amount, "ref": ref}
+    paid = {"receipt": number, "status": "confirmed"}
+    paid.update(line)
+    till.record(ev.PAYMENT, paid)
+    sale["payments"] = sale["payments"] + [line]
+    sale.update(paid=sale["paid"] + amount, outstanding=0, status=ev.PAID)
+    till.record(ev.SALE, sale)
+    till.show("Lunas " + money.rupiah(amount), number)
+    await till.print_job(ev.SALE, sale, till.board.now(), False)
+    return True, None

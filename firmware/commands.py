@@ -75,6 +75,14 @@ def _run(link, cmd_id, name, args):
             reply(ok, None if ok else "rejected", detail)
 
         till.inbox.put(("call", replace))
+    elif name == command.PAY_CONFIRM and args["method"] == "paylink":
+        # P3: the customer paid the rest of a closed sale through its pay link: a final receipt.
+        async def settle():
+            with Transient("aftersale") as aftersale:
+                ok, detail = await aftersale.settle(till, args["receipt"], args["amount"], args["ref"])
+            reply(ok, None if ok else "rejected", detail)
+
+        till.inbox.put(("call", settle))
     elif name == command.PAY_CONFIRM:
         confirmation = {"receipt": args["receipt"], "amount": args["amount"], "ref": args["ref"]}
         till.inbox.put(("confirm", confirmation, reply))

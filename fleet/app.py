@@ -17,6 +17,7 @@ from fleet.auth.routes import router as auth_router
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
 from fleet.ingest.routes import router as ingest_router
+from fleet.payments import checkout
 from fleet.payments.routes import router as payments_router
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
 from fleet.repairs.routes import router as repairs_router
@@ -91,7 +92,7 @@ def create_app(
         }
 
     routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)
-    for router in (*routers, pages.router):
+    for router in (*routers, pages.router, checkout.router):
         app.include_router(router)
     pages.install(app)
     return app

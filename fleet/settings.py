@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     gateway_api_key: SecretStr | None = None
     gateway_webhook_secret: SecretStr | None = None
     webhook_window_s: int = 300  # a webhook signed longer ago than this is refused (replay window)
+    # Invoices (pay links) by email: the SMTP server and sender; the public URL customers open.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "invoices@fleet.invalid"
+    public_url: str = "http://127.0.0.1:8000"
 
 
 @lru_cache

@@ -55,6 +55,8 @@ ACCESS = {
     ("POST", "/payments/fix-cases/{case_id}/resolve"): "staff",
     ("POST", "/payments/reconciliations"): "staff",
     ("GET", "/payments/reconciliations/{run_id}"): "staff",
+    ("GET", "/devices/{serial}/orders/{receipt}"): "hidden",
+    ("POST", "/devices/{serial}/orders/{receipt}/paylinks"): "hidden",
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
@@ -71,6 +73,7 @@ BODIES = {
     ("POST", "/tickets/{ticket_id}/actions/{action}"): {"json": {"data": {}}},
     ("POST", "/public/warranty-check"): {"json": {"serial": "TKM-B000", "invoice_number": "INV-TKM-B000"}},
     ("POST", "/payments/fix-cases/{case_id}/resolve"): {"json": {"outcome": "no_payment"}},
+    ("POST", "/devices/{serial}/orders/{receipt}/paylinks"): {"json": {"email": "a@b.id", "methods": ["qris"]}},
     ("POST", "/payments/reconciliations"): {"params": {"date": "2026-11-20"}, "content": "charge_id\n"},
 }
 
@@ -106,6 +109,7 @@ async def _scenario(url: str) -> None:
             "suggestion_id": str(seed.suggestions["B"]),
             "case_id": "1",  # staff-only routes: refused before any lookup
             "run_id": "1",
+            "receipt": "V00-000001",
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()

@@ -33,6 +33,8 @@ PAGES = {
     ("GET", "/portal/tickets"): "scoped",
     ("GET", "/portal/tickets/{ticket_id}"): "hidden",
     ("POST", "/portal/tickets/{ticket_id}/actions"): "hidden",
+    ("GET", "/pay/{token}"): "public",  # the secret token is the authorization
+    ("POST", "/pay/{token}"): "public",
 }
 FORMS = {
     "/portal/devices/{serial}/commands": {"name": "ping"},
@@ -74,6 +76,7 @@ async def _scenario(url: str) -> None:
             "ticket_id": str(seed.tickets["B"]),
             "suggestion_id": str(seed.suggestions["B"]),
             "lang": "en",
+            "token": "no-such-link",
         }
         b_markers = [*seed.devices["B"], "Merchant B", "B&#39;s problem", "B's problem"]
         transport = httpx.ASGITransport(app=app)

@@ -133,3 +133,135 @@ def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fi
                 proc.wait()
             gateway.terminate()
             gateway.wait(timeout=10)
+
+
+def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_prints_the_final_receipt(tmp_path):
+    """P1-P3: a down payment leaves an order Partially paid; the merchant sends a pay link by email (and
+    SMS to a +62 number); the customer opens the link from the email and pays; the order is Paid and the
+    terminal prints the final receipt."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    inbox: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            inbox.append(message)
+
+    smtp_port = mosquitto.free_port()
+    smtp = Controller(Collect(), hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    gateway_port = mosquitto.free_port()
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    serial = vterm.serial_for(72, 0)
+    procs = []
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
+        fleet.env |= {
+            "FLEET_GATEWAY_URL": gateway_url,
+            "FLEET_GATEWAY_API_KEY": API_KEY,
+            "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET,
+            "FLEET_SMTP_HOST": "127.0.0.1",
+            "FLEET_SMTP_PORT": str(smtp_port),
+            "FLEET_PUBLIC_URL": fleet.base,
+        }
+        hook = f"{fleet.base}/payments/webhooks/sandbox"
+        gateway = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(gateway_port)),
+                *("--api-key", API_KEY, "--webhook-url", hook, "--webhook-secret", SECRET),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            (tmp_path / "devices.csv").write_text(
+                "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
+                f"{serial},TKM-58,mpos,Toko Cicil,purchased,INV-1,2026-10-01\n"
+            )
+            assert fleet.cli("import-devices", "devices.csv").returncode == 0
+            made = fleet.cli(
+                "create-user",
+                "owner",
+                "--role",
+                "merchant",
+                "--merchant",
+                "Toko Cicil",
+                FLEET_NEW_USER_PASSWORD="owner-pass-1",
+            )
+            assert made.returncode == 0, made.stderr
+            with fleet:
+                token = fleet.token("owner", "owner-pass-1")
+                dev = vterm.provision(tmp_path / "terminals", broker.url, 72, 0)
+                # A cash sale paid in full, then a sale with a down payment of Rp 5.000.
+                procs.append(vterm.start(dev, "1A B 1#  2A B 4 5000#\n", stay=True))
+                sales = wait(
+                    lambda: (
+                        len([m for _, m in terminal.journal_records(dev) if m["type"] == "sale"]) == 2
+                        and [m["data"] for _, m in terminal.journal_records(dev) if m["type"] == "sale"]
+                    ),
+                    what="two sales",
+                )
+                paid, partial = sales
+                assert partial["status"] == "partially_paid" and partial["outstanding"] > 0
+                path = f"/devices/{serial}/orders/{partial['receipt']}"
+                wait(lambda: fleet.request("GET", path, token=token)[0] == 200, what="the order in the fleet")
+                refused = fleet.request(
+                    "POST",
+                    f"/devices/{serial}/orders/{paid['receipt']}/paylinks",
+                    {"email": "a@b.id", "methods": ["qris"]},
+                    token,
+                )
+                assert refused[0] == 409 and refused[1]["rule"] == "P1"  # nothing to collect on a Paid order
+                foreign = fleet.request(
+                    "POST", f"{path}/paylinks", {"phone": "+15551234567", "methods": ["qris"]}, token
+                )
+                assert foreign[0] == 422 and foreign[1]["rule"] == "P2"  # SMS only to +62
+                status, order = fleet.request(
+                    "POST",
+                    f"{path}/paylinks",
+                    {"email": "pembeli@contoh.id", "phone": "+6281234567890", "methods": ["qris", "card"]},
+                    token,
+                )
+                assert status == 201 and order["status"] == "partially_paid", order
+                assert order["paylinks"][0]["amount"] == partial["outstanding"]
+
+                message = wait(lambda: inbox and inbox[0], what="the invoice email")
+                assert message["To"] == "pembeli@contoh.id"
+                text = message.get_payload(decode=True).decode()
+                link = next(word for word in text.split() if word.startswith(f"{fleet.base}/pay/"))
+                sms = httpx.get(f"{gateway_url}/sandbox/sms").json()
+                assert sms[0]["to"] == "+6281234567890" and link in sms[0]["text"]
+
+                with httpx.Client(follow_redirects=False) as customer:
+                    page = customer.get(link)
+                    assert page.status_code == 200 and "Toko Cicil" in page.text
+                    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+                    chosen = customer.post(link, data={"csrf": csrf, "method": "qris"})
+                    assert chosen.status_code == 303 and chosen.headers["location"].startswith(gateway_url)
+                    hosted = customer.get(chosen.headers["location"])
+                    assert "Bayar" in hosted.text
+                    action = hosted.text.split('action="', 1)[1].split('"', 1)[0]
+                    assert customer.post(gateway_url + action).json()["status"] == "succeeded"
+
+                final = wait(
+                    lambda: [
+                        m["data"]
+                        for _, m in terminal.journal_records(dev)
+                        if m["type"] == "sale"
+                        and m["data"]["receipt"] == partial["receipt"]
+                        and m["data"]["status"] == "paid"
+                    ],
+                    what="the final receipt on the terminal",
+                )[0]
+                assert final["outstanding"] == 0 and final["payments"][-1]["method"] == "paylink"
+                wait(lambda: fleet.request("GET", path, token=token)[1]["status"] == "paid", what="Paid in the fleet")
+                assert fleet.request("GET", path, token=token)[1]["paylinks"][0]["status"] == "paid"
+                assert "Lunas" in " ".join(terminal.display(dev))
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            gateway.terminate()
+            gateway.wait(timeout=10)
+            smtp.stop()

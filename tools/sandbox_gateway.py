@@ -11,6 +11,7 @@ Merchant API (Authorization: Bearer K):
     POST /v1/sms                {to, text}: the SMS adapter's carrier (sandboxed: kept, not sent)
 Sandbox controls (what a customer or the network would do):
     POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
+    GET  /sandbox/checkout/{id}               the hosted checkout page a pay link sends the customer to
     GET  /sandbox/sms                          what the SMS carrier "sent"
 Webhooks: POST to the webhook URL, JSON {id, type, created, data: {charge}}, signed with
 X-Sandbox-Timestamp (unix seconds) and X-Sandbox-Signature = "v1=" + hex HMAC-SHA256(secret,
@@ -33,7 +34,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 SETTLEMENT_COLUMNS = ("charge_id", "reference", "rrn", "amount", "paid_at", "terminal", "method")
@@ -92,7 +94,7 @@ class Gateway:
         auth = [Depends(merchant)]
 
         @app.post("/v1/charges", status_code=201, dependencies=auth)
-        async def create(body: ChargeIn) -> dict[str, Any]:
+        async def create(body: ChargeIn, request: Request) -> dict[str, Any]:
             existing = self.by_reference.get(body.reference)
             if existing:
                 charge = self.charges[existing]
@@ -110,6 +112,8 @@ class Gateway:
                 "rrn": None,
                 "paid_at": None,
                 "created": int(time.time()),
+                # Where a customer pays a pay-link charge (the gateway's hosted checkout).
+                "checkout_url": str(request.base_url) + f"sandbox/checkout/{charge_id}",
             }
             self.charges[charge_id] = charge
             self.by_reference[body.reference] = charge_id
@@ -148,6 +152,15 @@ class Gateway:
             charge["paid_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             self._deliver({"type": "charge.succeeded", "data": dict(charge)})
             return charge
+
+        @app.get("/sandbox/checkout/{charge_id}", response_class=HTMLResponse)
+        async def checkout(charge_id: str) -> str:
+            charge = self._charge(charge_id)
+            return (
+                f"<!doctype html><title>Sandbox checkout</title><h1>Rp {charge['amount']:,}</h1>".replace(",", ".")
+                + f'<p id="status">{charge["status"]}</p><form method="post" action="/sandbox/charges/{charge_id}/pay">'
+                '<button id="pay" type="submit">Bayar / Pay</button></form>'
+            )
 
         @app.get("/sandbox/sms")
         async def sent_sms() -> list[dict[str, Any]]:

@@ -1,9 +1,9 @@
 """Payment providers: one interface, one adapter per kind, all talking HTTP to a gateway exactly as
 they would to a real one. The sandbox (tools/sandbox_gateway.py) is the gateway in the demo and tests.
 
-Implemented: the QRIS acquirer (charges by reference, cancel, the settlement report) and the webhook
-signature check; the SMS carrier for notices. Card payments never reach the fleet (the terminal's
-approved reader keeps the token). PayLater and pay-link checkout adapters are not built yet.
+Implemented: the acquirer (QRIS charges by reference, pay-link charges with the gateway's hosted
+checkout, cancel, the settlement report), the webhook signature check, and the SMS carrier. Card
+payments never reach the fleet (the terminal's approved reader keeps the token). PayLater is not built.
 """
 
 import hashlib
@@ -27,6 +27,7 @@ class Acquirer(Protocol):
     async def create_charge(self, reference: str, amount: int, method: str, terminal: str) -> dict[str, Any]: ...
     async def cancel(self, provider_ref: str) -> None: ...
     async def settlement(self, day: date) -> str: ...
+    async def send_sms(self, to: str, text: str) -> None: ...
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None: ...
 
 
@@ -61,6 +62,11 @@ class SandboxGateway:
             answer = await client.get("/v1/settlements", params={"date": day.isoformat()})
             answer.raise_for_status()
             return answer.text
+
+    async def send_sms(self, to: str, text: str) -> None:
+        """The SMS adapter: the gateway's carrier, which serves +62 numbers only (P2)."""
+        async with self._client() as client:
+            (await client.post("/v1/sms", json={"to": to, "text": text})).raise_for_status()
 
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None:
         """HMAC-SHA256 over "{timestamp}.{raw body}", and the timestamp within the replay window."""

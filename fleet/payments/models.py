@@ -83,3 +83,24 @@ class Reconciliation(Model):
 
     class Meta:
         table = "reconciliation"
+
+
+class PayLink(Model):
+    """An invoice for the outstanding amount of a terminal's Unpaid or Partially paid sale (P1-P3)."""
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=48, unique=True)  # the public checkout link's secret
+    serial = fields.CharField(max_length=32, db_index=True)
+    receipt = fields.CharField(max_length=24)
+    amount = fields.BigIntField()  # the outstanding amount when sent
+    methods: fields.JSONField[list] = fields.JSONField()  # type: ignore[type-arg]  # chosen by the cashier (P2)
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=20, null=True)
+    status = fields.CharField(max_length=12, default="open")  # open, paid, cancelled
+    charge_ref = fields.CharField(max_length=64, null=True)  # the acquirer's charge once the customer pays
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    paid_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "paylink"

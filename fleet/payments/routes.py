@@ -7,12 +7,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Staff
+from fleet.auth.deps import Caller, Staff, visible_device
 from fleet.devices.models import Device
-from fleet.devices.routes import Limit, Offset
-from fleet.payments import service
+from fleet.devices.routes import Limit, Offset, Serial
+from fleet.payments import paylinks, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
-from fleet.payments.models import Charge, FixPaymentCase, Reconciliation
+from fleet.payments.models import Charge, FixPaymentCase, PayLink, Reconciliation
 
 router = APIRouter(tags=["payments"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -48,6 +48,23 @@ class CaseOut(BaseModel):
     status: str
     resolved_by: str | None
     resolution: dict[str, Any] | None
+
+
+class OrderOut(BaseModel):
+    serial: str
+    receipt: str
+    status: str
+    total: int
+    paid: int
+    outstanding: int
+    paylinks: list[dict[str, Any]]
+
+
+class PayLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+\d{8,15}$")
+    methods: list[str] = Field(min_length=1, max_length=3)
 
 
 class ResolveIn(BaseModel):
@@ -147,3 +164,41 @@ async def reconciliation(run_id: CaseId, who: Staff) -> ReconciliationOut:
     if run is None:
         raise Problem(404, f"no reconciliation {run_id}", type_="not-found")
     return ReconciliationOut.model_validate(run)
+
+
+Receipt = Annotated[str, Path(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+async def _order_out(serial: str, receipt: str) -> OrderOut:
+    state = await paylinks.order(serial, receipt)
+    if state is None:
+        raise Problem(404, f"no order {receipt} from {serial}", type_="not-found")
+    links = await PayLink.filter(serial=serial, receipt=receipt).order_by("id")
+    return OrderOut(
+        serial=serial,
+        receipt=receipt,
+        status=str(state["status"]),
+        total=int(state["total"]),
+        paid=int(state["paid"]),
+        outstanding=int(state["outstanding"]),
+        paylinks=[
+            {"status": link.status, "amount": link.amount, "methods": link.methods, "created_at": link.created_at}
+            for link in links
+        ],
+    )
+
+
+@router.get("/devices/{serial}/orders/{receipt}", response_model=OrderOut)
+async def order(serial: Serial, receipt: Receipt, who: Caller) -> OrderOut:
+    """An order's payment status (P1: Unpaid, Partially paid or Paid) and its pay links."""
+    device = await visible_device(who, serial)
+    return await _order_out(device.serial, receipt)
+
+
+@router.post("/devices/{serial}/orders/{receipt}/paylinks", response_model=OrderOut, status_code=201)
+async def send_paylink(request: Request, serial: Serial, receipt: Receipt, body: PayLinkIn, who: Caller) -> OrderOut:
+    """Send an invoice for the outstanding amount (P1), by email and/or SMS to a +62 number (P2)."""
+    device = await visible_device(who, serial)
+    now = request.app.state.clock()
+    await paylinks.create(_acquirer(request), device, receipt, body.email, body.phone, body.methods, who.username, now)
+    return await _order_out(device.serial, receipt)

@@ -23,6 +23,7 @@ from fleet.commands import service as commands
 from fleet.devices.models import Device
 from fleet.domain import reconcile
 from fleet.ingest.models import Event
+from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer, WebhookRefused
 from fleet.payments.models import Charge, FixPaymentCase, Reconciliation, WebhookEvent
 from protocol import command
@@ -112,13 +113,14 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
     charge.rrn = str(data.get("rrn"))[:32]
     charge.paid_at = datetime.fromisoformat(str(data["paid_at"])) if data.get("paid_at") else now
     charge.updated_at = now
+    await paylinks.on_paid(charge, now)  # P3: the order is Paid now
     if charge.terminal_state == "waiting":
         device = await Device.get_or_none(serial=charge.serial)
         if device is None:
             await charge.save()
             await open_case(charge, "late_payment", "unregistered_terminal", now)
             return "case"
-        args = {"receipt": charge.receipt, "method": "qris", "amount": charge.amount, "ref": charge.rrn}
+        args = {"receipt": charge.receipt, "method": charge.method, "amount": charge.amount, "ref": charge.rrn}
         cmd = await commands.enqueue(device, command.PAY_CONFIRM, args, "payments", now, CONFIRM_TTL)
         charge.command_id = cmd.cmd_id
         await charge.save()

@@ -93,6 +93,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "none": ("Tidak ada", "None"),
     "not_found": ("Tidak ditemukan", "Not found"),
     "not_rented": ("Bukan sewa", "Not rented"),
+    "pay": ("Bayar", "Pay"),
     "upcoming": ("Belum mulai", "Upcoming"),
     "active": ("Aktif", "Active"),
     "ending_soon": ("Segera berakhir", "Ending soon"),

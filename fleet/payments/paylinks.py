@@ -1,0 +1,117 @@
+"""Pay links (P1-P3): an invoice for the outstanding amount of a terminal's Unpaid or Partially paid
+sale, sent by email (SMTP) and by SMS only to +62 numbers, paid through a public checkout page; once
+the acquirer says it is paid, the terminal is told at once and prints the final receipt."""
+
+import asyncio
+import secrets
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from fleet.api.problems import Problem
+from fleet.devices.models import Device, Merchant
+from fleet.ingest.models import Event
+from fleet.payments.gateway import Acquirer
+from fleet.payments.models import Charge, PayLink
+from fleet.settings import get_settings
+from fleet.web.i18n import rupiah
+
+METHODS = ("qris", "card", "paylater")
+
+
+async def order(serial: str, receipt: str) -> dict[str, Any] | None:
+    """The order as the terminal last reported it (its latest `sale` event): status, total, paid, outstanding."""
+    rows = await Event.filter(serial=serial, type="sale").order_by("-seq").limit(500)
+    for row in rows:
+        if row.data.get("receipt") == receipt:
+            return {k: row.data.get(k) for k in ("receipt", "status", "total", "paid", "outstanding")}
+    return None
+
+
+def _send_email(to: str, subject: str, body: str) -> None:
+    settings = get_settings()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.mail_from, to, subject
+    message.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+async def create(
+    acquirer: Acquirer,
+    device: Device,
+    receipt: str,
+    email: str | None,
+    phone: str | None,
+    methods: list[str],
+    who: str,
+    now: datetime,
+) -> PayLink:
+    state = await order(device.serial, receipt)
+    if state is None:
+        raise Problem(404, f"no order {receipt} from {device.serial}", type_="not-found")
+    if state["status"] not in ("unpaid", "partially_paid") or not state["outstanding"]:
+        raise Problem(409, "a pay link is only for an Unpaid or Partially paid order (P1)", type_="paylink", rule="P1")
+    if not email and not phone:
+        raise Problem(422, "an email address or a phone number is needed", type_="paylink")
+    if phone and not phone.startswith("+62"):
+        raise Problem(
+            422, "SMS goes only to Indonesian numbers (+62); send it by email (P2)", type_="paylink", rule="P2"
+        )
+    if not methods or any(m not in METHODS for m in methods):
+        raise Problem(422, "methods: one or more of " + ", ".join(METHODS), type_="paylink", rule="P2")
+    if await PayLink.exists(serial=device.serial, receipt=receipt, status="open"):
+        raise Problem(409, "this order already has an open pay link", type_="paylink")
+    link = await PayLink.create(
+        token=secrets.token_urlsafe(24),
+        serial=device.serial,
+        receipt=receipt,
+        amount=state["outstanding"],
+        methods=methods,
+        email=email,
+        phone=phone,
+        created_by=who,
+        created_at=now,
+    )
+    merchant = await Merchant.get_or_none(id=device.merchant_id) if device.merchant_id else None  # type: ignore[attr-defined]
+    shop = merchant.name if merchant else "POS Fleet"
+    url = f"{get_settings().public_url.rstrip('/')}/pay/{link.token}"
+    text = f"{shop}: tagihan {receipt} sebesar {rupiah(link.amount)}. Bayar di {url}"
+    if email:
+        body = f"{text}\n\nInvoice {receipt} from {shop}: {rupiah(link.amount)} outstanding. Pay at {url}\n"
+        await asyncio.to_thread(_send_email, email, f"Tagihan {receipt} - {shop}", body)
+    if phone:
+        await acquirer.send_sms(phone, text)
+    return link
+
+
+async def checkout(acquirer: Acquirer, link: PayLink, method: str, now: datetime) -> str:
+    """The customer chose a method on the public page: a charge at the acquirer; its hosted checkout URL."""
+    if link.status != "open":
+        raise Problem(409, f"this pay link is {link.status}", type_="paylink")
+    if method not in link.methods:
+        raise Problem(422, "the merchant did not offer this method (P2)", type_="paylink", rule="P2")
+    reference = f"paylink:{link.token}"
+    made = await acquirer.create_charge(reference, link.amount, "paylink", link.serial)
+    charge = await Charge.get_or_none(reference=reference)
+    if charge is None:
+        await Charge.create(
+            provider=acquirer.name,
+            provider_ref=made["id"],
+            reference=reference,
+            serial=link.serial,
+            receipt=link.receipt,
+            method="paylink",
+            amount=link.amount,
+            created_at=now,
+            updated_at=now,
+        )
+    link.charge_ref = made["id"]
+    await link.save(update_fields=["charge_ref"])
+    return str(made["checkout_url"])
+
+
+async def on_paid(charge: Charge, now: datetime) -> None:
+    if charge.reference.startswith("paylink:"):
+        await PayLink.filter(token=charge.reference.split(":", 1)[1], status="open").update(status="paid", paid_at=now)
