@@ -18,6 +18,7 @@ from fleet.auth.models import Role, User
 from fleet.commands import service as commands
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event, TelemetrySample
+from fleet.payments.models import PayLaterSession
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion
 
@@ -34,6 +35,7 @@ class Seed:
     commands: dict[str, str] = field(default_factory=dict)  # merchant letter → command id
     tickets: dict[str, int] = field(default_factory=dict)  # merchant letter → repair ticket id
     suggestions: dict[str, int] = field(default_factory=dict)  # merchant letter → suggestion id
+    paylater: dict[str, str] = field(default_factory=dict)  # merchant letter → PayLater session id
 
 
 async def seed() -> Seed:
@@ -85,6 +87,18 @@ async def seed() -> Seed:
         out.tickets[letter] = ticket.id
         suggestion = await Suggestion.create(device=device, kind="printer_errors", reason="seeded", created_at=NOW)
         out.suggestions[letter] = suggestion.id
+        session = await PayLaterSession.create(
+            id=f"{letter.lower()}" * 24,
+            serial=device.serial,
+            receipt="V00-000001",
+            amount=100_000,
+            phone="+6281200000001",
+            otp_digest="0" * 64,
+            otp_expires_at=NOW,
+            created_by="seed",
+            created_at=NOW,
+        )
+        out.paylater[letter] = session.id
     for username, role, letter in (
         ("admin", Role.ADMIN, None),
         ("support", Role.BIZ_SUPPORT, None),

@@ -57,6 +57,9 @@ ACCESS = {
     ("GET", "/payments/reconciliations/{run_id}"): "staff",
     ("GET", "/devices/{serial}/orders/{receipt}"): "hidden",
     ("POST", "/devices/{serial}/orders/{receipt}/paylinks"): "hidden",
+    ("POST", "/paylater/sessions"): "hidden",  # aimed at B's terminal
+    ("POST", "/paylater/sessions/{session_id}/otp"): "hidden",
+    ("POST", "/paylater/sessions/{session_id}/confirm"): "hidden",
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
@@ -74,6 +77,11 @@ BODIES = {
     ("POST", "/public/warranty-check"): {"json": {"serial": "TKM-B000", "invoice_number": "INV-TKM-B000"}},
     ("POST", "/payments/fix-cases/{case_id}/resolve"): {"json": {"outcome": "no_payment"}},
     ("POST", "/devices/{serial}/orders/{receipt}/paylinks"): {"json": {"email": "a@b.id", "methods": ["qris"]}},
+    ("POST", "/paylater/sessions"): {
+        "json": {"serial": "TKM-B000", "receipt": "V00-000001", "amount": 1000, "phone": "+6281200000001"}
+    },
+    ("POST", "/paylater/sessions/{session_id}/otp"): {"json": {"code": "123456"}},
+    ("POST", "/paylater/sessions/{session_id}/confirm"): {"json": {"tenor_months": 3}},
     ("POST", "/payments/reconciliations"): {"params": {"date": "2026-11-20"}, "content": "charge_id\n"},
 }
 
@@ -110,6 +118,7 @@ async def _scenario(url: str) -> None:
             "case_id": "1",  # staff-only routes: refused before any lookup
             "run_id": "1",
             "receipt": "V00-000001",
+            "session_id": seed.paylater["B"],
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()

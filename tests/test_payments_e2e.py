@@ -6,12 +6,11 @@ pay_confirm command, and completed there. A QRIS the cashier cancelled and the c
 becomes a fix-payment case; Biz Support resolves it and the terminal prints the replacement order.
 """
 
-import subprocess
-import sys
 import time
 
 import httpx
 from fleet_server import FleetServer
+from gateway_helpers import API_KEY, Gateway
 
 from tools import mosquitto, terminal, vterm
 
@@ -19,7 +18,6 @@ SERIALS = [vterm.serial_for(71, i) for i in range(2)]
 CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n" + "".join(
     f"{s},TKM-58,mpos,Toko QRIS,purchased,INV-{s},2026-10-01\n" for s in SERIALS
 )
-API_KEY, SECRET = "sk_test_" + "a" * 24, "whsec_" + "b" * 24
 
 
 def wait(predicate, timeout: float = 30, what: str = ""):  # type: ignore[no-untyped-def]
@@ -33,24 +31,11 @@ def wait(predicate, timeout: float = 30, what: str = ""):  # type: ignore[no-unt
 
 
 def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fix_case(tmp_path):
-    gateway_port = mosquitto.free_port()
-    gateway_url = f"http://127.0.0.1:{gateway_port}"
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
-        fleet.env |= {
-            "FLEET_GATEWAY_URL": gateway_url,
-            "FLEET_GATEWAY_API_KEY": API_KEY,
-            "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET,
-        }
-        hook = f"{fleet.base}/payments/webhooks/sandbox"
-        gateway = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(gateway_port)),
-                *("--api-key", API_KEY, "--webhook-url", hook, "--webhook-secret", SECRET),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").__enter__()
+        gateway_url = gateway.url
+        fleet.env |= gateway.env()
         procs = []
         try:
             (tmp_path / "devices.csv").write_text(CSV)
@@ -131,8 +116,7 @@ def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fi
             for proc in procs:
                 proc.kill()
                 proc.wait()
-            gateway.terminate()
-            gateway.wait(timeout=10)
+            gateway.__exit__()
 
 
 def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_prints_the_final_receipt(tmp_path):
@@ -151,29 +135,17 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
     smtp_port = mosquitto.free_port()
     smtp = Controller(Collect(), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    gateway_port = mosquitto.free_port()
-    gateway_url = f"http://127.0.0.1:{gateway_port}"
     serial = vterm.serial_for(72, 0)
     procs = []
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
-        fleet.env |= {
-            "FLEET_GATEWAY_URL": gateway_url,
-            "FLEET_GATEWAY_API_KEY": API_KEY,
-            "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET,
+        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").__enter__()
+        gateway_url = gateway.url
+        fleet.env |= gateway.env() | {
             "FLEET_SMTP_HOST": "127.0.0.1",
             "FLEET_SMTP_PORT": str(smtp_port),
             "FLEET_PUBLIC_URL": fleet.base,
         }
-        hook = f"{fleet.base}/payments/webhooks/sandbox"
-        gateway = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(gateway_port)),
-                *("--api-key", API_KEY, "--webhook-url", hook, "--webhook-secret", SECRET),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
         try:
             (tmp_path / "devices.csv").write_text(
                 "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
@@ -262,6 +234,5 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
             for proc in procs:
                 proc.kill()
                 proc.wait()
-            gateway.terminate()
-            gateway.wait(timeout=10)
+            gateway.__exit__()
             smtp.stop()

@@ -9,6 +9,7 @@ Merchant API (Authorization: Bearer K):
     POST /v1/charges/{id}/cancel
     GET  /v1/settlements?date=YYYY-MM-DD      the day's settlement report (CSV)
     POST /v1/sms                {to, text}: the SMS adapter's carrier (sandboxed: kept, not sent)
+    GET  /v1/paylater/customers/{phone}       a PayLater customer's credit limit and history
 Sandbox controls (what a customer or the network would do):
     POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
     GET  /sandbox/checkout/{id}               the hosted checkout page a pay link sends the customer to
@@ -141,6 +142,14 @@ class Gateway:
             message = {"id": "sms_" + secrets.token_hex(6), "to": body.to, "text": body.text}
             self.sms.append(message)
             return message
+
+        @app.get("/v1/paylater/customers/{phone}", dependencies=auth)
+        async def paylater_customer(phone: str) -> dict[str, Any]:
+            """Sandbox credit data: numbers ending in 0 have a bad history, in 9 a small limit."""
+            if not phone.startswith("+62"):
+                raise HTTPException(404, "PayLater serves Indonesian numbers only")
+            limit = 500_000 if phone.endswith("9") else 2_000_000
+            return {"phone": phone, "credit_limit": limit, "history_ok": not phone.endswith("0")}
 
         @app.post("/sandbox/charges/{charge_id}/pay")
         async def pay(charge_id: str) -> dict[str, Any]:

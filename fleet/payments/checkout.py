@@ -39,7 +39,7 @@ async def pay(request: Request, token: str) -> Response:
     form = await _form(request)
     acquirer = request.app.state.acquirer
     if acquirer is None:
-        return await _page(request, link, 503, "payments are not configured")
+        return await _page(request, link, 404, "payments are not enabled on this service")
     try:
         url = await paylinks.checkout(acquirer, link, str(form.get("method") or ""), request.app.state.clock())
     except Problem as e:

@@ -3,7 +3,8 @@ they would to a real one. The sandbox (tools/sandbox_gateway.py) is the gateway 
 
 Implemented: the acquirer (QRIS charges by reference, pay-link charges with the gateway's hosted
 checkout, cancel, the settlement report), the webhook signature check, and the SMS carrier. Card
-payments never reach the fleet (the terminal's approved reader keeps the token). PayLater is not built.
+payments never reach the fleet (the terminal's approved reader keeps the token). PayLater: the customer's
+credit data and charges for the financed amount.
 """
 
 import hashlib
@@ -28,6 +29,7 @@ class Acquirer(Protocol):
     async def cancel(self, provider_ref: str) -> None: ...
     async def settlement(self, day: date) -> str: ...
     async def send_sms(self, to: str, text: str) -> None: ...
+    async def paylater_customer(self, phone: str) -> dict[str, Any]: ...
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None: ...
 
 
@@ -67,6 +69,14 @@ class SandboxGateway:
         """The SMS adapter: the gateway's carrier, which serves +62 numbers only (P2)."""
         async with self._client() as client:
             (await client.post("/v1/sms", json={"to": to, "text": text})).raise_for_status()
+
+    async def paylater_customer(self, phone: str) -> dict[str, Any]:
+        """The PayLater adapter: the customer's credit limit and payment history."""
+        async with self._client() as client:
+            answer = await client.get(f"/v1/paylater/customers/{phone}")
+            answer.raise_for_status()
+            customer: dict[str, Any] = answer.json()
+            return customer
 
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None:
         """HMAC-SHA256 over "{timestamp}.{raw body}", and the timestamp within the replay window."""

@@ -104,3 +104,26 @@ class PayLink(Model):
 
     class Meta:
         table = "paylink"
+
+
+class PayLaterSession(Model):
+    """P4: one customer's PayLater for one order: phone, OTP (hash only), the offer, the chosen tenor."""
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    serial = fields.CharField(max_length=32)
+    receipt = fields.CharField(max_length=24)
+    amount = fields.BigIntField()
+    phone = fields.CharField(max_length=20, db_index=True)
+    otp_digest = fields.CharField(max_length=64)
+    otp_expires_at = fields.DatetimeField()
+    otp_attempts = fields.IntField(default=0)
+    otp_used = fields.BooleanField(default=False)
+    offer: fields.JSONField[dict] = fields.JSONField(null=True)  # type: ignore[type-arg]
+    tenor_months = fields.IntField(null=True)
+    charge_ref = fields.CharField(max_length=64, null=True)
+    status = fields.CharField(max_length=12, default="otp_sent")  # otp_sent, offered, refused, confirmed
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "paylater_session"

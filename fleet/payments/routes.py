@@ -7,12 +7,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Staff, visible_device
+from fleet.auth.deps import Caller, Principal, Staff, visible_device
 from fleet.devices.models import Device
 from fleet.devices.routes import Limit, Offset, Serial
-from fleet.payments import paylinks, service
+from fleet.payments import paylater, paylinks, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
-from fleet.payments.models import Charge, FixPaymentCase, PayLink, Reconciliation
+from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation
 
 router = APIRouter(tags=["payments"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -86,7 +86,7 @@ class ReconciliationOut(BaseModel):
 def _acquirer(request: Request) -> Acquirer:
     acquirer: Acquirer | None = request.app.state.acquirer
     if acquirer is None:
-        raise Problem(503, "payments are not configured (FLEET_GATEWAY_URL)", type_="payments-off")
+        raise Problem(404, "payments are not enabled on this service (FLEET_GATEWAY_URL)", type_="payments-off")
     return acquirer
 
 
@@ -202,3 +202,86 @@ async def send_paylink(request: Request, serial: Serial, receipt: Receipt, body:
     now = request.app.state.clock()
     await paylinks.create(_acquirer(request), device, receipt, body.email, body.phone, body.methods, who.username, now)
     return await _order_out(device.serial, receipt)
+
+
+class PayLaterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    serial: str = Field(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")
+    receipt: str = Field(min_length=1, max_length=24)
+    amount: int = Field(ge=1, le=10**12)
+    phone: str = Field(pattern=r"^\+\d{8,15}$")
+
+
+class OtpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class TenorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenor_months: int = Field(ge=1, le=60)
+
+
+class PayLaterOut(BaseModel):
+    id: str
+    status: str
+    outcome: str | None = None
+    offer: dict[str, Any] | None
+    tenor_months: int | None
+    charge_ref: str | None
+
+
+SessionId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
+
+
+def _session_out(row: PayLaterSession, outcome: str | None = None) -> PayLaterOut:
+    return PayLaterOut(
+        id=row.id,
+        status=row.status,
+        outcome=outcome,
+        offer=row.offer,
+        tenor_months=row.tenor_months,
+        charge_ref=row.charge_ref,
+    )
+
+
+async def _session(who: Principal, session_id: str) -> PayLaterSession:
+    row = await PayLaterSession.get_or_none(id=session_id)
+    if row is None:
+        raise Problem(404, "no such PayLater session", type_="not-found")
+    await visible_device(who, row.serial)  # another merchant's session is not found either
+    return row
+
+
+@router.post("/paylater/sessions", response_model=PayLaterOut, status_code=201)
+async def paylater_start(request: Request, body: PayLaterIn, who: Caller) -> PayLaterOut:
+    """P4: the customer's phone number; an OTP goes to it by SMS."""
+    device = await visible_device(who, body.serial)
+    row = await paylater.start(
+        _acquirer(request),
+        request.app.state.jwt_secret,
+        device,
+        body.receipt,
+        body.amount,
+        body.phone,
+        who.username,
+        request.app.state.clock(),
+    )
+    return _session_out(row)
+
+
+@router.post("/paylater/sessions/{session_id}/otp", response_model=PayLaterOut)
+async def paylater_otp(request: Request, session_id: SessionId, body: OtpIn, who: Caller) -> PayLaterOut:
+    """The code the customer received: when right, the offer (tenors, down payment, deadline) or a refusal."""
+    row = await _session(who, session_id)
+    outcome = await paylater.verify(
+        _acquirer(request), request.app.state.jwt_secret, row, body.code, request.app.state.clock()
+    )
+    return _session_out(row, outcome)
+
+
+@router.post("/paylater/sessions/{session_id}/confirm", response_model=PayLaterOut)
+async def paylater_confirm(request: Request, session_id: SessionId, body: TenorIn, who: Caller) -> PayLaterOut:
+    row = await _session(who, session_id)
+    row = await paylater.confirm(_acquirer(request), row, body.tenor_months, request.app.state.clock())
+    return _session_out(row)

@@ -1,0 +1,82 @@
+"""PayLater sessions (P4): phone → OTP by SMS → the offer (tenors within the credit limit, a down payment
+above it, refusal for a bad history) → the chosen tenor → a charge for the financed amount."""
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from fleet.api.problems import Problem
+from fleet.devices.models import Device
+from fleet.domain import paylater
+from fleet.payments.gateway import Acquirer
+from fleet.payments.models import PayLaterSession
+
+AUTO_CANCEL = timedelta(minutes=30)  # the merchant's auto-cancel window (a setting per merchant to come)
+
+
+def _otp(row: PayLaterSession) -> paylater.Otp:
+    return paylater.Otp(row.id, row.otp_digest, row.otp_expires_at, row.otp_attempts, row.otp_used)
+
+
+async def start(
+    acquirer: Acquirer, secret: str, device: Device, receipt: str, amount: int, phone: str, who: str, now: datetime
+) -> PayLaterSession:
+    if not phone.startswith("+62"):
+        raise Problem(422, "PayLater and its OTP serve Indonesian numbers (+62) only", type_="paylater", rule="P4")
+    rows = await PayLaterSession.filter(phone=phone, created_at__gte=now - paylater.OTP_SEND_WINDOW)
+    if not paylater.may_send([r.created_at for r in rows], now):
+        raise Problem(429, "too many codes for this number; wait a few minutes", type_="rate-limited", rule="P4")
+    session = secrets.token_hex(12)
+    code = f"{secrets.randbelow(10**6):06d}"
+    otp = paylater.new_otp(secret, session, code, now)
+    row = await PayLaterSession.create(
+        id=session,
+        serial=device.serial,
+        receipt=receipt,
+        amount=amount,
+        phone=phone,
+        otp_digest=otp.digest,
+        otp_expires_at=otp.expires_at,
+        created_by=who,
+        created_at=now,
+    )
+    await acquirer.send_sms(phone, f"Kode OTP PayLater Anda: {code}. Berlaku 5 menit. Jangan berikan ke siapa pun.")
+    return row
+
+
+async def verify(acquirer: Acquirer, secret: str, row: PayLaterSession, code: str, now: datetime) -> str:
+    """Check the OTP; when right, fetch the customer's credit and make the offer."""
+    otp, outcome = paylater.check_otp(_otp(row), secret, code, now)
+    row.otp_attempts, row.otp_used = otp.attempts, otp.used
+    if outcome == "ok":
+        data = await acquirer.paylater_customer(row.phone)
+        customer = paylater.Customer(row.phone, int(data["credit_limit"]), bool(data["history_ok"]))
+        offer = paylater.offer(customer, row.amount, now, AUTO_CANCEL)
+        row.offer = _offer_json(offer)
+        row.status = "offered" if offer.allowed else "refused"
+    await row.save()
+    return outcome
+
+
+def _offer_json(offer: paylater.Offer) -> dict[str, Any]:
+    return {
+        "allowed": offer.allowed,
+        "reason": offer.reason,
+        "down_payment": offer.down_payment,
+        "financed": offer.financed,
+        "plans": [vars(p) for p in offer.plans],
+        "deadline": offer.deadline.isoformat() if offer.deadline else None,
+    }
+
+
+async def confirm(acquirer: Acquirer, row: PayLaterSession, tenor: int, now: datetime) -> PayLaterSession:
+    if row.status != "offered" or not row.offer:
+        raise Problem(409, f"nothing to confirm: the session is {row.status}", type_="paylater")
+    if row.offer["deadline"] and now > datetime.fromisoformat(row.offer["deadline"]):
+        raise Problem(409, "the merchant's auto-cancel window has passed (P4)", type_="paylater", rule="P4")
+    if tenor not in [p["tenor_months"] for p in row.offer["plans"]]:
+        raise Problem(422, "choose one of the offered tenors", type_="paylater", rule="P4")
+    made = await acquirer.create_charge(f"paylater:{row.id}", row.offer["financed"], "paylater", row.serial)
+    row.tenor_months, row.charge_ref, row.status = tenor, made["id"], "confirmed"
+    await row.save()
+    return row

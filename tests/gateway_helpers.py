@@ -1,0 +1,45 @@
+"""The sandbox payment gateway as its own HTTP service (python -m tools.sandbox_gateway), for tests."""
+
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tools.mosquitto import free_port
+
+API_KEY, SECRET = "sk_test_" + "a" * 24, "whsec_" + "b" * 24
+
+
+class Gateway:
+    def __init__(self, webhook_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.webhook_url = webhook_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        """The fleet's settings for this gateway."""
+        return {"FLEET_GATEWAY_URL": self.url, "FLEET_GATEWAY_API_KEY": API_KEY, "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET}
+
+    def __enter__(self) -> "Gateway":
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port)),
+                *("--api-key", API_KEY, "--webhook-url", self.webhook_url, "--webhook-secret", SECRET),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(100):
+            try:
+                httpx.get(f"{self.url}/sandbox/sms", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the sandbox gateway did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
