@@ -20,6 +20,7 @@ from fleet import db
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY
+from fleet.payments import refunds
 from fleet.payments import service as payments
 from fleet.payments.gateway import Acquirer
 from fleet.repairs import service as repairs
@@ -111,7 +112,9 @@ class Service:
         """Every `housekeeping_every`: repair suggestions from telemetry, rental locks, RF1 approvals."""
         while not self._stop.is_set():
             try:
-                await repairs.housekeeping(datetime.now(UTC))
+                now = datetime.now(UTC)
+                await repairs.housekeeping(now)
+                await refunds.auto_approve(now, self.acquirer)
             except Exception:  # a failed round must not end the loop; the next one retries
                 log.exception("housekeeping failed")
             with contextlib.suppress(TimeoutError):

@@ -18,7 +18,7 @@ from fleet.auth.models import Role, User
 from fleet.commands import service as commands
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event, TelemetrySample
-from fleet.payments.models import PayLaterSession
+from fleet.payments.models import PayLaterSession, RefundRequest
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion
 
@@ -36,6 +36,7 @@ class Seed:
     tickets: dict[str, int] = field(default_factory=dict)  # merchant letter → repair ticket id
     suggestions: dict[str, int] = field(default_factory=dict)  # merchant letter → suggestion id
     paylater: dict[str, str] = field(default_factory=dict)  # merchant letter → PayLater session id
+    refunds: dict[str, int] = field(default_factory=dict)  # merchant letter → refund request id
 
 
 async def seed() -> Seed:
@@ -99,6 +100,17 @@ async def seed() -> Seed:
             created_at=NOW,
         )
         out.paylater[letter] = session.id
+        refund = await RefundRequest.create(
+            merchant=merchant,
+            serial=device.serial,
+            receipt="V00-000003",
+            kind="refund",
+            paid=25000,
+            refund_amount=25000,
+            made_at=NOW,
+            answer_due=NOW.date(),
+        )
+        out.refunds[letter] = refund.id
     for username, role, letter in (
         ("admin", Role.ADMIN, None),
         ("support", Role.BIZ_SUPPORT, None),

@@ -14,6 +14,7 @@ from fleet_helpers import database_url  # noqa: F401  (fixture)
 from fleet.app import PUBLIC_ROUTES, api_routes, create_app
 from fleet.commands.models import Command
 from fleet.devices.models import Device
+from fleet.payments.models import RefundRequest
 from fleet.repairs.models import Ticket
 
 # How merchant A's user must be answered on each route, aimed at merchant B's things:
@@ -60,6 +61,11 @@ ACCESS = {
     ("POST", "/paylater/sessions"): "hidden",  # aimed at B's terminal
     ("POST", "/paylater/sessions/{session_id}/otp"): "hidden",
     ("POST", "/paylater/sessions/{session_id}/confirm"): "hidden",
+    ("POST", "/refunds"): "hidden",  # aimed at B's terminal
+    ("GET", "/refunds"): "scoped",
+    ("POST", "/refunds/{refund_id}/approve"): "hidden",
+    ("POST", "/refunds/{refund_id}/reject"): "hidden",
+    ("GET", "/merchants/{merchant_id}/balance"): "hidden",
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
@@ -82,6 +88,8 @@ BODIES = {
     },
     ("POST", "/paylater/sessions/{session_id}/otp"): {"json": {"code": "123456"}},
     ("POST", "/paylater/sessions/{session_id}/confirm"): {"json": {"tenor_months": 3}},
+    ("POST", "/refunds"): {"json": {"serial": "TKM-B000", "receipt": "V00-000001", "kind": "refund"}},
+    ("POST", "/refunds/{refund_id}/reject"): {"json": {"reason": "no"}},
     ("POST", "/payments/reconciliations"): {"params": {"date": "2026-11-20"}, "content": "charge_id\n"},
 }
 
@@ -119,6 +127,7 @@ async def _scenario(url: str) -> None:
             "run_id": "1",
             "receipt": "V00-000001",
             "session_id": seed.paylater["B"],
+            "refund_id": str(seed.refunds["B"]),
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()
@@ -149,6 +158,7 @@ async def _scenario(url: str) -> None:
         assert (await Ticket.get(id=seed.tickets["B"])).state == "opened"
         assert await Ticket.filter(merchant_id=seed.merchants["B"]).count() == 1
         assert not await Device.exists(serial="TKM-X001")
+        assert (await RefundRequest.get(id=seed.refunds["B"])).status == "pending"
         # The same calls as Biz Support do reach B's things: the refusals above are about who asks.
         support = await login(client, "support")
         assert (await client.get(f"/devices/{params['serial']}", headers=support)).status_code == 200

@@ -127,3 +127,46 @@ class PayLaterSession(Model):
 
     class Meta:
         table = "paylater_session"
+
+
+class BalanceEntry(Model):
+    """The merchant's balance as a ledger: payments through the gateway in, after-sale refunds out (RF5)."""
+
+    id = fields.IntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "fleet.Merchant", related_name="balance_entries", on_delete=fields.CASCADE
+    )
+    amount = fields.BigIntField()  # Rupiah; negative for money out
+    reason = fields.CharField(max_length=120)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "balance_entry"
+
+
+class RefundRequest(Model):
+    """A customer's refund, return or complaint on a paid order (RF1-RF5)."""
+
+    id = fields.IntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "fleet.Merchant", related_name="refund_requests", on_delete=fields.CASCADE
+    )
+    serial = fields.CharField(max_length=32)
+    receipt = fields.CharField(max_length=24)
+    kind = fields.CharField(max_length=12)  # refund, return, complaint
+    solution = fields.CharField(max_length=12, null=True)  # complaint: refund or replacement
+    paid = fields.BigIntField()
+    shipping = fields.BigIntField(default=0)
+    refund_amount = fields.BigIntField()
+    customer_email = fields.CharField(max_length=254, null=True)
+    customer_phone = fields.CharField(max_length=20, null=True)
+    # pending, approved, rejected, refused_balance (RF5)
+    status = fields.CharField(max_length=16, default="pending")
+    made_at = fields.DatetimeField()
+    answer_due = fields.DateField()
+    answered_at = fields.DatetimeField(null=True)
+    answered_by = fields.CharField(max_length=64, null=True)
+    reason = fields.CharField(max_length=300, null=True)
+
+    class Meta:
+        table = "refund_request"

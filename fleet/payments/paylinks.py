@@ -2,11 +2,8 @@
 sale, sent by email (SMTP) and by SMS only to +62 numbers, paid through a public checkout page; once
 the acquirer says it is paid, the terminal is told at once and prints the final receipt."""
 
-import asyncio
 import secrets
-import smtplib
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from fleet.api.problems import Problem
@@ -14,6 +11,7 @@ from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLink
+from fleet.payments.notify import notify
 from fleet.settings import get_settings
 from fleet.web.i18n import rupiah
 
@@ -27,15 +25,6 @@ async def order(serial: str, receipt: str) -> dict[str, Any] | None:
         if row.data.get("receipt") == receipt:
             return {k: row.data.get(k) for k in ("receipt", "status", "total", "paid", "outstanding")}
     return None
-
-
-def _send_email(to: str, subject: str, body: str) -> None:
-    settings = get_settings()
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings.mail_from, to, subject
-    message.set_content(body)
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-        smtp.send_message(message)
 
 
 async def create(
@@ -80,9 +69,9 @@ async def create(
     text = f"{shop}: tagihan {receipt} sebesar {rupiah(link.amount)}. Bayar di {url}"
     if email:
         body = f"{text}\n\nInvoice {receipt} from {shop}: {rupiah(link.amount)} outstanding. Pay at {url}\n"
-        await asyncio.to_thread(_send_email, email, f"Tagihan {receipt} - {shop}", body)
+        await notify(acquirer, email, None, f"Tagihan {receipt} - {shop}", body)
     if phone:
-        await acquirer.send_sms(phone, text)
+        await notify(acquirer, None, phone, "", text)
     return link
 
 

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Principal, Staff, visible_device
+from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_merchant
 from fleet.devices.models import Device
 from fleet.devices.routes import Limit, Offset, Serial
-from fleet.payments import paylater, paylinks, service
+from fleet.payments import paylater, paylinks, refunds, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
-from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation
+from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation, RefundRequest
 
 router = APIRouter(tags=["payments"])
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -285,3 +285,102 @@ async def paylater_confirm(request: Request, session_id: SessionId, body: TenorI
     row = await _session(who, session_id)
     row = await paylater.confirm(_acquirer(request), row, body.tenor_months, request.app.state.clock())
     return _session_out(row)
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    serial: str = Field(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")
+    receipt: str = Field(min_length=1, max_length=24)
+    kind: str = Field(pattern="^(refund|return|complaint)$")
+    solution: str | None = Field(default=None, pattern="^(refund|replacement)$")
+    shipping: int = Field(default=0, ge=0, le=10**12)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+\d{8,15}$")
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    serial: str
+    receipt: str
+    kind: str
+    solution: str | None
+    paid: int
+    shipping: int
+    refund_amount: int
+    status: str
+    made_at: datetime
+    answer_due: date
+    answered_by: str | None
+    reason: str | None
+
+
+class BalanceOut(BaseModel):
+    merchant_id: int
+    balance: int
+
+
+async def _refund(who: Principal, refund_id: int) -> RefundRequest:
+    query = RefundRequest.filter(id=refund_id)
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    request = await query.first()
+    if request is None:
+        raise Problem(404, f"no request {refund_id}", type_="not-found")
+    return request
+
+
+@router.post("/refunds", response_model=RefundOut, status_code=201)
+async def refund_request(request: Request, body: RefundIn, who: Caller) -> RefundOut:
+    """A customer's refund, return or complaint (RF3: a replacement, or a refund excluding shipping) on a
+    paid order; to be answered within 3 working days (RF1)."""
+    device = await visible_device(who, body.serial)
+    made = await refunds.create(
+        device,
+        body.receipt,
+        body.kind,
+        body.solution,
+        body.shipping,
+        body.email,
+        body.phone,
+        who.username,
+        request.app.state.clock(),
+    )
+    return RefundOut.model_validate(made)
+
+
+@router.get("/refunds", response_model=list[RefundOut])
+async def refund_list(
+    who: Caller, status: Annotated[str | None, Query(max_length=16)] = None, limit: Limit = 100, offset: Offset = 0
+) -> list[RefundOut]:
+    query = RefundRequest.all() if who.is_staff else RefundRequest.filter(merchant_id=who.merchant_id)
+    if status:
+        query = query.filter(status=status)
+    return [RefundOut.model_validate(r) for r in await query.order_by("answer_due", "id").offset(offset).limit(limit)]
+
+
+@router.post("/refunds/{refund_id}/approve", response_model=RefundOut)
+async def refund_approve(request: Request, refund_id: CaseId, who: Caller) -> RefundOut:
+    """Approve; an after-sale refund is paid from the merchant's balance, refused when too low (RF5)."""
+    found = await _refund(who, refund_id)
+    done = await refunds.approve(found, who.username, request.app.state.clock(), request.app.state.acquirer)
+    return RefundOut.model_validate(done)
+
+
+@router.post("/refunds/{refund_id}/reject", response_model=RefundOut)
+async def refund_reject(request: Request, refund_id: CaseId, body: RejectIn, who: Caller) -> RefundOut:
+    """Reject with a reason; the customer is notified by email or SMS (RF4)."""
+    found = await _refund(who, refund_id)
+    done = await refunds.reject(found, body.reason, who.username, request.app.state.clock(), request.app.state.acquirer)
+    return RefundOut.model_validate(done)
+
+
+@router.get("/merchants/{merchant_id}/balance", response_model=BalanceOut)
+async def merchant_balance(merchant_id: CaseId, who: Caller) -> BalanceOut:
+    merchant = await visible_merchant(who, merchant_id)
+    return BalanceOut(merchant_id=merchant.id, balance=await refunds.balance(merchant.id))

@@ -25,7 +25,7 @@ from fleet.domain import reconcile
 from fleet.ingest.models import Event
 from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer, WebhookRefused
-from fleet.payments.models import Charge, FixPaymentCase, Reconciliation, WebhookEvent
+from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, Reconciliation, WebhookEvent
 from protocol import command
 
 log = logging.getLogger("fleet.payments")
@@ -114,8 +114,16 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
     charge.paid_at = datetime.fromisoformat(str(data["paid_at"])) if data.get("paid_at") else now
     charge.updated_at = now
     await paylinks.on_paid(charge, now)  # P3: the order is Paid now
+    device = await Device.get_or_none(serial=charge.serial)
+    if device is not None and device.merchant_id is not None:  # type: ignore[attr-defined]
+        # The money reaches the merchant's balance, from which after-sale refunds are paid (RF5).
+        await BalanceEntry.create(
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            amount=charge.amount,
+            reason=f"payment {charge.reference}",
+            at=now,
+        )
     if charge.terminal_state == "waiting":
-        device = await Device.get_or_none(serial=charge.serial)
         if device is None:
             await charge.save()
             await open_case(charge, "late_payment", "unregistered_terminal", now)

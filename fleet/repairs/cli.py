@@ -34,7 +34,9 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--data", default="{}", help='the action\'s details as JSON, e.g. \'{"courier": "jne", ...}\'')
     t.add_argument("--state", help="list: only this state")
     t.add_argument("--overdue", action="store_true", help="list: only those past their latest due date")
-    sub.add_parser("housekeeping", help="once: repair suggestions, rental locks, RF1 automatic approvals")
+    sub.add_parser(
+        "housekeeping", help="once: repair suggestions, rental locks, RF1 automatic approvals (tickets, refunds)"
+    )
 
 
 NAMES = ("warranty", "rental", "sla", "ticket", "housekeeping")
@@ -77,7 +79,9 @@ async def _dispatch(args: argparse.Namespace, now: datetime) -> int:
         _print({"received": window.received, "earliest": window.earliest, "latest": window.latest})
         return 0
     if args.command == "housekeeping":
-        _print(await service.housekeeping(now))
+        from fleet.payments import refunds  # payments build on repairs' calendar, not the reverse
+
+        _print(await service.housekeeping(now) | {"refunds_auto_approved": await refunds.auto_approve(now)})
         return 0
     return await _ticket(args, now)
 

@@ -1,0 +1,58 @@
+"""Refund, return and complaint requests on paid orders (RF1-RF5).
+
+- RF1: a request must be answered within 3 working days (S2); unanswered, it is approved automatically.
+- RF3: a complaint asks for a replacement product or a refund of the order total excluding shipping.
+- RF4: a rejection is notified to the customer, with its reason.
+- RF5: a refund after the sale is taken from the merchant's balance, and refused when the balance is too
+  low (a refund during the sale is the terminal's own and succeeds at once).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from fleet.domain.calendar import WorkingCalendar
+
+ANSWER_DAYS = 3
+KINDS = ("refund", "return", "complaint")
+SOLUTIONS = ("refund", "replacement")
+
+
+class RefundError(ValueError):
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(f"{message} ({rule})")
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class Amounts:
+    refund: int  # what goes back to the customer (0 for a replacement)
+    replacement: bool
+
+
+def amounts(kind: str, solution: str | None, paid: int, shipping: int) -> Amounts:
+    """What a request asks for, in whole Rupiah, from the order's paid amount and its shipping."""
+    if kind not in KINDS:
+        raise RefundError("a request is a refund, a return or a complaint", "RF3")
+    if paid < 0 or shipping < 0 or shipping > paid:
+        raise RefundError("shipping cannot exceed what was paid", "RF3")
+    if kind == "complaint":
+        if solution not in SOLUTIONS:
+            raise RefundError("a complaint asks for a replacement or a refund", "RF3")
+        if solution == "replacement":
+            return Amounts(0, True)
+        return Amounts(paid - shipping, False)  # RF3: excluding shipping
+    return Amounts(paid, False)
+
+
+def answer_due(made_at: datetime, calendar: WorkingCalendar) -> date:
+    """RF1: the last day to answer: the 3rd working day after the request."""
+    return calendar.add_working_days(made_at.date(), ANSWER_DAYS)
+
+
+def overdue(made_at: datetime, now: datetime, calendar: WorkingCalendar) -> bool:
+    return now.date() > answer_due(made_at, calendar)
+
+
+def payable(balance: int, refund: int) -> bool:
+    """RF5: an after-sale refund comes out of the merchant's balance."""
+    return refund <= balance

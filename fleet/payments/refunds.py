@@ -1,0 +1,116 @@
+"""Refund, return and complaint requests (RF1-RF5): load, call the rule, save, notify."""
+
+from datetime import datetime
+
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from fleet.api.problems import Problem
+from fleet.devices.models import Device
+from fleet.domain import refunds
+from fleet.payments import paylinks
+from fleet.payments.gateway import Acquirer
+from fleet.payments.models import BalanceEntry, RefundRequest
+from fleet.payments.notify import notify
+from fleet.repairs.service import calendar_for
+from fleet.web.i18n import rupiah
+
+
+async def balance(merchant_id: int) -> int:
+    row = await BalanceEntry.filter(merchant_id=merchant_id).annotate(total=Sum("amount")).first().values("total")
+    return int(row["total"] or 0) if row else 0
+
+
+async def create(
+    device: Device,
+    receipt: str,
+    kind: str,
+    solution: str | None,
+    shipping: int,
+    email: str | None,
+    phone: str | None,
+    who: str,
+    now: datetime,
+) -> RefundRequest:
+    if device.merchant_id is None:  # type: ignore[attr-defined]
+        raise Problem(422, "the terminal belongs to no merchant", type_="refund")
+    order = await paylinks.order(device.serial, receipt)
+    if order is None or order["status"] != "paid":
+        raise Problem(409, "refunds, returns and complaints are for paid orders", type_="refund")
+    try:
+        asked = refunds.amounts(kind, solution, int(order["paid"]), shipping)
+    except refunds.RefundError as e:
+        raise Problem(422, str(e), type_="refund", rule=e.rule) from e
+    if await RefundRequest.exists(serial=device.serial, receipt=receipt, status="pending"):
+        raise Problem(409, "this order already has a request waiting for an answer", type_="refund")
+    return await RefundRequest.create(
+        merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+        serial=device.serial,
+        receipt=receipt,
+        kind=kind,
+        solution=solution if kind == "complaint" else None,
+        paid=int(order["paid"]),
+        shipping=shipping,
+        refund_amount=asked.refund,
+        customer_email=email,
+        customer_phone=phone,
+        made_at=now,
+        answer_due=refunds.answer_due(now, calendar_for(now.date())),
+    )
+
+
+async def approve(request: RefundRequest, who: str, now: datetime, acquirer: Acquirer | None = None) -> RefundRequest:
+    """Approve; an after-sale refund comes out of the merchant's balance and is refused when it is too low (RF5)."""
+    if request.status != "pending":
+        raise Problem(409, f"the request is already {request.status}", type_="refund")
+    async with in_transaction():
+        if request.refund_amount:
+            if not refunds.payable(await balance(request.merchant_id), request.refund_amount):  # type: ignore[attr-defined]
+                request.status, request.reason = "refused_balance", "the merchant's balance is too low (RF5)"
+            else:
+                await BalanceEntry.create(
+                    merchant_id=request.merchant_id,  # type: ignore[attr-defined]
+                    amount=-request.refund_amount,
+                    reason=f"refund {request.serial}/{request.receipt}",
+                    at=now,
+                )
+                request.status = "approved"
+        else:
+            request.status = "approved"  # a replacement product (RF3)
+        request.answered_at, request.answered_by = now, who
+        await request.save()
+    if request.status == "approved":
+        what = f"pengembalian dana {rupiah(request.refund_amount)}" if request.refund_amount else "penggantian produk"
+        await notify(
+            acquirer,
+            request.customer_email,
+            request.customer_phone,
+            "Permintaan disetujui",
+            f"{request.receipt}: {what} disetujui.",
+        )
+    return request
+
+
+async def reject(
+    request: RefundRequest, reason: str, who: str, now: datetime, acquirer: Acquirer | None
+) -> RefundRequest:
+    """RF4: a rejection carries its reason and is notified to the customer."""
+    if request.status != "pending":
+        raise Problem(409, f"the request is already {request.status}", type_="refund")
+    if not reason.strip():
+        raise Problem(422, "a rejection needs its reason (RF4)", type_="refund", rule="RF4")
+    request.status, request.reason = "rejected", reason.strip()[:300]
+    request.answered_at, request.answered_by = now, who
+    await request.save()
+    text = f"Permintaan {request.kind} untuk struk {request.receipt} ditolak: {request.reason}"
+    await notify(acquirer, request.customer_email, request.customer_phone, "Permintaan ditolak", text)
+    return request
+
+
+async def auto_approve(now: datetime, acquirer: Acquirer | None = None) -> int:
+    """RF1: requests unanswered for 3 working days are approved (RF5 still applies to refunds)."""
+    done = 0
+    for request in await RefundRequest.filter(status="pending", answer_due__lt=now.date()):
+        await approve(request, "system (RF1: 3 working days unanswered)", now, acquirer)
+        done += 1
+    return done

@@ -1,0 +1,123 @@
+"""Refund, return and complaint requests on paid orders (RF1, RF3, RF4, RF5) through the API, on SQLite
+and PostgreSQL, with the rejection notice delivered to a real SMTP server (aiosmtpd)."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from api_helpers import fleet_api, login
+from fleet_helpers import database_url  # noqa: F401  (fixture)
+from test_repair_flow import Clock
+
+from fleet.ingest.models import Event
+from fleet.payments import refunds
+from fleet.payments.models import BalanceEntry
+from fleet.settings import get_settings
+from tools.mosquitto import free_port
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    inbox: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            inbox.append(message)
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(get_settings(), "smtp_port", port)
+    yield inbox
+    controller.stop()
+
+
+async def order(serial: str, receipt: str, seq: int, status: str = "paid", paid: int = 100_000) -> None:
+    data = {"receipt": receipt, "total": 100_000, "paid": paid, "outstanding": 100_000 - paid, "status": status}
+    await Event.create(
+        key=f"{serial}/j9/{seq}",
+        serial=serial,
+        jid="j9",
+        seq=seq,
+        type="sale",
+        device_time=datetime.now(UTC),
+        data=data,
+    )
+
+
+def test_refund_rules_balance_complaints_rejections_and_automatic_approval(database_url, smtp):  # noqa: F811
+    async def body() -> None:
+        clock = Clock(datetime(2026, 12, 23, 10, tzinfo=UTC))  # a Wednesday before Christmas
+        async with fleet_api(database_url, clock) as (client, seed):
+            merchant = await login(client, "merchant_a")
+            for seq, receipt in enumerate(("R-1", "R-2", "R-3", "R-4", "R-5"), start=100):
+                await order("TKM-A000", receipt, seq)
+            await order("TKM-A000", "R-PART", 199, status="partially_paid", paid=40_000)
+
+            async def ask(receipt: str, **fields: object) -> dict:
+                body = {"serial": "TKM-A000", "receipt": receipt, "kind": "refund"} | fields
+                answer = await client.post("/refunds", json=body, headers=merchant)
+                assert answer.status_code == 201, answer.text
+                return answer.json()
+
+            partial = await client.post(
+                "/refunds", json={"serial": "TKM-A000", "receipt": "R-PART", "kind": "refund"}, headers=merchant
+            )
+            assert partial.status_code == 409  # only paid orders
+
+            # RF5: an after-sale refund comes out of the merchant's balance; too low, it is refused.
+            first = await ask("R-1")
+            assert first["answer_due"] == "2026-12-29"  # RF1: Thu 24, Mon 28, Tue 29 (Christmas, weekend)
+            low = (await client.post(f"/refunds/{first['id']}/approve", headers=merchant)).json()
+            assert low["status"] == "refused_balance"
+            await BalanceEntry.create(merchant_id=seed.merchants["A"], amount=150_000, reason="payments", at=clock.now)
+            ok = (await client.post(f"/refunds/{(await ask('R-2'))['id']}/approve", headers=merchant)).json()
+            assert ok["status"] == "approved"
+            balance = await client.get(f"/merchants/{seed.merchants['A']}/balance", headers=merchant)
+            assert balance.json()["balance"] == 50_000
+
+            # RF3: a complaint's refund excludes shipping; a replacement refunds nothing.
+            complaint = await ask("R-3", kind="complaint", solution="refund", shipping=20_000)
+            assert complaint["refund_amount"] == 80_000
+            swap = await ask("R-4", kind="complaint", solution="replacement")
+            assert swap["refund_amount"] == 0
+            bad = await client.post(
+                "/refunds", json={"serial": "TKM-A000", "receipt": "R-5", "kind": "complaint"}, headers=merchant
+            )
+            assert bad.status_code == 422 and bad.json()["rule"] == "RF3"
+
+            # RF4: a rejection needs its reason and reaches the customer.
+            rejected = await ask("R-5", email="pembeli@contoh.id")
+            assert (
+                await client.post(f"/refunds/{rejected['id']}/reject", json={"reason": ""}, headers=merchant)
+            ).status_code == 422
+            done = await client.post(
+                f"/refunds/{rejected['id']}/reject", json={"reason": "barang sudah dipakai"}, headers=merchant
+            )
+            assert done.json()["status"] == "rejected"
+            [notice] = smtp
+            assert (
+                notice["To"] == "pembeli@contoh.id"
+                and "barang sudah dipakai" in notice.get_payload(decode=True).decode()
+            )
+
+            # RF1: unanswered for 3 working days, approved by the system (RF5 still applies: Rp 80.000 of
+            # the Rp 50.000 left is refused; the replacement goes through).
+            # (the two seeded requests of 20 November are long overdue: they go first)
+            assert await refunds.auto_approve(datetime(2026, 12, 29, 23, tzinfo=UTC)) == 2
+            assert await refunds.auto_approve(datetime(2026, 12, 29, 23, tzinfo=UTC)) == 0
+            assert await refunds.auto_approve(datetime(2026, 12, 30, 8, tzinfo=UTC)) == 2
+            states = {
+                r["receipt"]: (r["status"], r["answered_by"])
+                for r in (await client.get("/refunds", headers=merchant)).json()
+            }
+            assert states["R-3"][0] == "refused_balance" and states["R-4"][0] == "approved"
+            assert "RF1" in states["R-4"][1]
+            other = await login(client, "merchant_b")
+            assert (await client.post(f"/refunds/{complaint['id']}/approve", headers=other)).status_code == 404
+
+    asyncio.run(body())
