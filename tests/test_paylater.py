@@ -11,6 +11,7 @@ from fleet_helpers import database_url  # noqa: F401  (fixture)
 from gateway_helpers import API_KEY, SECRET, Gateway
 
 from fleet.payments.gateway import SandboxGateway
+from fleet.payments.models import Charge
 
 
 def test_paylater_offer_otp_and_charge(database_url):  # noqa: F811
@@ -63,6 +64,8 @@ async def _scenario(url: str, acquirer: SandboxGateway, gateway_url: str) -> Non
             f"{gateway_url}/v1/charges/{done['charge_ref']}", headers={"Authorization": f"Bearer {API_KEY}"}
         ).json()
         assert (charge["method"], charge["amount"], charge["status"]) == ("paylater", 2_000_000, "pending")
+        followed = await Charge.get(provider_ref=done["charge_ref"])
+        assert (followed.method, followed.amount, followed.terminal_state) == ("paylater", 2_000_000, "waiting")
 
         # A customer with a bad history is refused after the OTP (P4).
         bad = "+6281234567890"

@@ -9,7 +9,7 @@ from fleet.api.problems import Problem
 from fleet.devices.models import Device
 from fleet.domain import paylater
 from fleet.payments.gateway import Acquirer
-from fleet.payments.models import PayLaterSession
+from fleet.payments.models import Charge, PayLaterSession
 
 AUTO_CANCEL = timedelta(minutes=30)  # the merchant's auto-cancel window (a setting per merchant to come)
 
@@ -76,7 +76,23 @@ async def confirm(acquirer: Acquirer, row: PayLaterSession, tenor: int, now: dat
         raise Problem(409, "the merchant's auto-cancel window has passed (P4)", type_="paylater", rule="P4")
     if tenor not in [p["tenor_months"] for p in row.offer["plans"]]:
         raise Problem(422, "choose one of the offered tenors", type_="paylater", rule="P4")
-    made = await acquirer.create_charge(f"paylater:{row.id}", row.offer["financed"], "paylater", row.serial)
+    reference = f"paylater:{row.id}"
+    made = await acquirer.create_charge(reference, row.offer["financed"], "paylater", row.serial)
+    # Followed like every charge: when the provider pays it, the terminal is told (and a terminal that
+    # cannot take it makes a fix-payment case: a payment is never lost).
+    await Charge.get_or_create(
+        reference=reference,
+        defaults={
+            "provider": acquirer.name,
+            "provider_ref": made["id"],
+            "serial": row.serial,
+            "receipt": row.receipt,
+            "method": "paylater",
+            "amount": row.offer["financed"],
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     row.tenor_months, row.charge_ref, row.status = tenor, made["id"], "confirmed"
     await row.save()
     return row
