@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fleet_server import FleetServer
+from gateway_helpers import Gateway
 
 from tools import mosquitto, vterm
 
@@ -33,6 +34,9 @@ def fleet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portal")
     with mosquitto.Mosquitto(tmp / "broker") as broker:
         server = FleetServer(tmp, f"sqlite://{tmp / 'fleet.sqlite3'}", broker.url)
+        gateway = Gateway(f"{server.base}/payments/webhooks/sandbox").__enter__()
+        server.env |= gateway.env() | {"FLEET_PUBLIC_URL": server.base}
+        server.gateway = gateway  # type: ignore[attr-defined]
         (tmp / "devices.csv").write_text(CSV)
         assert server.cli("import-devices", "devices.csv").returncode == 0
         for user, role, merchant in (
@@ -45,7 +49,8 @@ def fleet(tmp_path_factory):
             assert made.returncode == 0, made.stderr
         with server:
             dev = vterm.provision(tmp / "terminals", broker.url, 61, 0, {"heartbeat_s": 1})
-            terminal = vterm.start(dev, "1A B 1#\n", stay=True)
+            # A cash sale (reprinted below), then one with a down payment (its pay link's checkout page).
+            terminal = vterm.start(dev, "1A B 1#  2A B 4 5000#\n", stay=True)
             try:
                 token = server.token("support", "support-password")
                 for _ in range(200):
@@ -58,6 +63,7 @@ def fleet(tmp_path_factory):
             finally:
                 terminal.kill()
                 terminal.wait()
+                gateway.__exit__()
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +183,38 @@ def test_public_warranty_check_right_and_wrong_pair(fleet, browser):
     assert "Tidak ada perangkat terdaftar" in page.inner_text("#result")
     assert fits(page)
     shot(page, "warranty-check-refused")
+    context.close()
+
+
+def test_the_pay_link_checkout_page_on_a_phone(fleet, browser):
+    """P1-P3: the merchant sends an invoice for the outstanding amount by SMS; the customer's phone opens it."""
+    import httpx
+
+    owner = fleet.token("owner1", "owner1-password")
+    orders = [f"/devices/{SERIALS[0]}/orders/V00-{n:06d}" for n in range(1, 20)]
+    path = None
+    for _ in range(100):
+        path = next(
+            (o for o in orders if fleet.request("GET", o, token=owner)[1].get("status") == "partially_paid"), None
+        )
+        if path:
+            break
+        time.sleep(0.1)
+    assert path, "the down-payment sale did not reach the fleet"
+    status, order = fleet.request(
+        "POST", f"{path}/paylinks", {"phone": "+6281234567890", "methods": ["qris", "card"]}, owner
+    )
+    assert status == 201, order
+    sms = httpx.get(f"{fleet.gateway.url}/sandbox/sms").json()[-1]["text"]
+    link = next(word for word in sms.split() if "/pay/" in word)
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(link)
+    assert "Toko Satu" in page.inner_text("h1") and "Rp" in page.inner_text("#invoice")
+    assert page.locator("input[name=method]").count() == 2 and fits(page)
+    shot(page, "paylink-checkout")
+    page.click("#pay")
+    page.wait_for_url(f"{fleet.gateway.url}/**")  # on to the gateway's hosted checkout
     context.close()
 
 
