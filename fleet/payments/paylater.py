@@ -8,8 +8,9 @@ from typing import Any
 from fleet.api.problems import Problem
 from fleet.devices.models import Device
 from fleet.domain import paylater
+from fleet.payments import charges
 from fleet.payments.gateway import Acquirer
-from fleet.payments.models import Charge, PayLaterSession
+from fleet.payments.models import PayLaterSession
 
 AUTO_CANCEL = timedelta(minutes=30)  # the merchant's auto-cancel window (a setting per merchant to come)
 
@@ -80,18 +81,8 @@ async def confirm(acquirer: Acquirer, row: PayLaterSession, tenor: int, now: dat
     made = await acquirer.create_charge(reference, row.offer["financed"], "paylater", row.serial)
     # Followed like every charge: when the provider pays it, the terminal is told (and a terminal that
     # cannot take it makes a fix-payment case: a payment is never lost).
-    await Charge.get_or_create(
-        reference=reference,
-        defaults={
-            "provider": acquirer.name,
-            "provider_ref": made["id"],
-            "serial": row.serial,
-            "receipt": row.receipt,
-            "method": "paylater",
-            "amount": row.offer["financed"],
-            "created_at": now,
-            "updated_at": now,
-        },
+    await charges.follow(
+        acquirer.name, made, reference, row.serial, row.receipt, "paylater", row.offer["financed"], now
     )
     row.tenor_months, row.charge_ref, row.status = tenor, made["id"], "confirmed"
     await row.save()

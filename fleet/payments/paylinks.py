@@ -9,6 +9,7 @@ from typing import Any
 from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event
+from fleet.payments import charges
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLink
 from fleet.payments.notify import notify
@@ -83,19 +84,7 @@ async def checkout(acquirer: Acquirer, link: PayLink, method: str, now: datetime
         raise Problem(422, "the merchant did not offer this method (P2)", type_="paylink", rule="P2")
     reference = f"paylink:{link.token}"
     made = await acquirer.create_charge(reference, link.amount, "paylink", link.serial)
-    charge = await Charge.get_or_none(reference=reference)
-    if charge is None:
-        await Charge.create(
-            provider=acquirer.name,
-            provider_ref=made["id"],
-            reference=reference,
-            serial=link.serial,
-            receipt=link.receipt,
-            method="paylink",
-            amount=link.amount,
-            created_at=now,
-            updated_at=now,
-        )
+    await charges.follow(acquirer.name, made, reference, link.serial, link.receipt, "paylink", link.amount, now)
     link.charge_ref = made["id"]
     await link.save(update_fields=["charge_ref"])
     return str(made["checkout_url"])

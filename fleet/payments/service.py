@@ -23,7 +23,7 @@ from fleet.commands import service as commands
 from fleet.devices.models import Device
 from fleet.domain import reconcile
 from fleet.ingest.models import Event
-from fleet.payments import paylinks
+from fleet.payments import charges, paylinks
 from fleet.payments.gateway import Acquirer, WebhookRefused
 from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, Reconciliation, WebhookEvent
 from protocol import command
@@ -56,19 +56,10 @@ class TerminalPayments:
         status = data.get("status")
         if status == "pending":
             ref = reference(serial, data["ref"])
-            charge = await Charge.get_or_none(reference=ref)
-            if charge is None:
+            if not await Charge.exists(reference=ref):
                 made = await self.acquirer.create_charge(ref, data["amount"], "qris", serial)
-                await Charge.create(
-                    provider=self.acquirer.name,
-                    provider_ref=made["id"],
-                    reference=ref,
-                    serial=serial,
-                    receipt=data["receipt"],
-                    method="qris",
-                    amount=data["amount"],
-                    created_at=now,
-                    updated_at=now,
+                await charges.follow(
+                    self.acquirer.name, made, ref, serial, data["receipt"], "qris", data["amount"], now
                 )
         elif status in ("cancelled", "expired"):
             charge = await Charge.get_or_none(reference=reference(serial, data["ref"]))
