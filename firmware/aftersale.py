@@ -112,3 +112,28 @@ async def settle(till, number, amount, ref):
     till.show("Lunas " + money.rupiah(amount), number)
     await till.print_job(ev.SALE, sale, till.board.now(), False)
     return True, None
+
+
+_METHODS = (("1", "qris"), ("2", "card"), ("3", "paylater"))
+
+
+def request_paylink(till, digits, picked):
+    """P1-P2: journal the cashier's request for a pay link for the last receipt's outstanding amount; the
+    fleet sends it by SMS when the event reaches it (offline first: the journal carries it there)."""
+    number = till.last_receipt
+    found = find(till, number, (ev.SALE,)) if number else None
+    if found is None or found[1]["status"] == ev.PAID:
+        till.show("Tidak ada tagihan", number or "")
+        return
+    if digits[:1] == "0":
+        phone = "+62" + digits[1:]
+    elif digits[:2] == "62":
+        phone = "+" + digits
+    else:
+        phone = "+62" + digits
+    methods = [m for d, m in _METHODS if d in picked] or [m for _, m in _METHODS]
+    if len(phone) < 10 or not till.journal.has_room():
+        till.show("Gagal", "No. HP salah" if len(phone) < 10 else "Memori penuh")
+        return
+    till.record(ev.PAYLINK, {"receipt": number, "phone": phone, "methods": methods})
+    till.show("Tagihan dikirim", money.rupiah(found[1]["outstanding"]))

@@ -39,6 +39,7 @@ MENU = "menu"
 MENU_INPUT = "menu_input"
 
 _MAX_DIGITS = const(12)
+_MAX_PHONE = const(14)
 _MAX_ITEMS = const(200)
 _MAX_QTY = const(9999)
 
@@ -165,7 +166,7 @@ class Till:
     async def key(self, k):
         state = self.state
         if "0" <= k <= "9" and state in (IDLE, CART, TENDER, DOWN, MENU_INPUT):
-            if len(self.entry) < _MAX_DIGITS:
+            if len(self.entry) < (_MAX_PHONE if self.menu == "5" and state == MENU_INPUT else _MAX_DIGITS):
                 self.entry += k
             self.show(self._prompt(), self.entry)
             return
@@ -286,7 +287,7 @@ class Till:
         if k == "C":
             self.state = CART if self.items else IDLE
             self.show("")
-        elif k in "1234":
+        elif k in "12345":
             if k in "34" and not self.items:
                 self.show("Keranjang kosong")
                 self.state = IDLE
@@ -294,7 +295,7 @@ class Till:
             self.menu = k
             self.entry = ""
             self.state = MENU_INPUT
-            self.show(("Cetak ulang no", "Refund no", "Diskon Rp", "Diskon %")[int(k) - 1])
+            self.show(("Cetak ulang no", "Refund no", "Diskon Rp", "Diskon %", "HP pelanggan")[int(k) - 1])
 
     async def _key_menu_input(self, k):
         if k == "C":
@@ -304,10 +305,19 @@ class Till:
         if k != "#":
             return
         had_entry = bool(self.entry)
+        raw = self.entry
         value = self._take_entry()
         menu = self.menu
         self.state = CART if self.items else IDLE
-        if menu == "1":
+        if menu == "5":  # a pay link for the last receipt: the phone, then the methods (digits 1-3)
+            self.phone = raw
+            self.menu, self.state = "6", MENU_INPUT
+            self.show("Metode 1Q 2K 3PL", "# = semua")
+        elif menu == "6":
+            self.menu = None
+            with Transient("aftersale") as aftersale:
+                aftersale.request_paylink(self, self.phone, raw)
+        elif menu == "1":
             number = self.receipt_no(value) if had_entry else self.last_receipt
             await self.reprint(number)
         elif menu == "2":

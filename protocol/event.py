@@ -13,6 +13,7 @@ REFUND = "refund"
 PAYMENT = "payment"
 RECEIPT = "receipt"
 FAULT = "fault"
+PAYLINK = "paylink"  # the cashier asks the fleet to send a pay link for an order's outstanding amount (P1-P2)
 
 METHODS = ("cash", "qris", "card", "paylater", "paylink", "custom")
 PAID = "paid"
@@ -29,7 +30,7 @@ FAULTS = (
     "flash_full",
 )
 
-TYPES = (OPEN, SALE, VOID, REFUND, PAYMENT, RECEIPT, FAULT)
+TYPES = (OPEN, SALE, VOID, REFUND, PAYMENT, RECEIPT, FAULT, PAYLINK)
 
 
 def build(serial: str, ts: int, jid: str, seq: int, kind: str, data: dict) -> dict:

@@ -8,6 +8,7 @@ from protocol import schema as s
 from protocol.event import (
     FAULT,
     FAULTS,
+    PAYLINK,
     METHODS,
     OPEN,
     PAID,
@@ -86,6 +87,11 @@ DATA = {
         ("copy", s.BOOL, True),
         ("of", s.ENUM, True, (SALE, VOID, REFUND, "final")),
         ("bytes", s.INT, True, 0, 1048576),
+    ),
+    PAYLINK: (
+        s.RECEIPT,
+        ("phone", s.STR, True, 10, 16),  # +62…: SMS goes to Indonesian numbers only (P2)
+        ("methods", s.STRS, True, 3, 12),  # the methods the cashier allows (P2)
     ),
     FAULT: (
         ("code", s.ENUM, True, FAULTS),

@@ -135,7 +135,7 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
     smtp_port = mosquitto.free_port()
     smtp = Controller(Collect(), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    serial = vterm.serial_for(72, 0)
+    serial, cashier_serial = vterm.serial_for(72, 0), vterm.serial_for(72, 1)
     procs = []
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
@@ -150,6 +150,7 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
             (tmp_path / "devices.csv").write_text(
                 "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
                 f"{serial},TKM-58,mpos,Toko Cicil,purchased,INV-1,2026-10-01\n"
+                f"{cashier_serial},TKM-58,mpos,Toko Cicil,purchased,INV-2,2026-10-01\n"
             )
             assert fleet.cli("import-devices", "devices.csv").returncode == 0
             made = fleet.cli(
@@ -167,6 +168,9 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
                 dev = vterm.provision(tmp_path / "terminals", broker.url, 72, 0)
                 # A cash sale paid in full, then a sale with a down payment of Rp 5.000.
                 procs.append(vterm.start(dev, "1A B 1#  2A B 4 5000#\n", stay=True))
+                # Another cashier takes a down payment and sends the pay link from the terminal's keypad.
+                till = vterm.provision(tmp_path / "terminals", broker.url, 72, 1)
+                procs.append(vterm.start(till, "3A B 4 5000#  D 5 081234567899# 1#\n", stay=True))
                 sales = wait(
                     lambda: (
                         len([m for _, m in terminal.journal_records(dev) if m["type"] == "sale"]) == 2
@@ -230,6 +234,28 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
                 wait(lambda: fleet.request("GET", path, token=token)[1]["status"] == "paid", what="Paid in the fleet")
                 assert fleet.request("GET", path, token=token)[1]["paylinks"][0]["status"] == "paid"
                 assert "Lunas" in " ".join(terminal.display(dev))
+
+                # The link the cashier requested from the terminal arrives by SMS, QRIS only (P2).
+                def cashier_sms() -> list[dict]:
+                    return [m for m in httpx.get(f"{gateway_url}/sandbox/sms").json() if m["to"] == "+6281234567899"]
+
+                text = wait(cashier_sms, what="the cashier's pay link")[0]["text"]
+                cashier_link = next(word for word in text.split() if "/pay/" in word)
+                with httpx.Client(follow_redirects=False) as customer:
+                    page = customer.get(cashier_link)
+                    assert page.text.count('name="method"') == 1 and 'value="qris"' in page.text
+                    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+                    hosted = customer.post(cashier_link, data={"csrf": csrf, "method": "qris"}).headers["location"]
+                    charge_id = hosted.rsplit("/", 1)[1]
+                    customer.post(f"{gateway_url}/sandbox/charges/{charge_id}/pay")
+                wait(
+                    lambda: [
+                        m
+                        for _, m in terminal.journal_records(till)
+                        if m["type"] == "sale" and m["data"]["status"] == "paid"
+                    ],
+                    what="the cashier's terminal printing the final receipt",
+                )
         finally:
             for proc in procs:
                 proc.kill()

@@ -182,3 +182,15 @@ def test_every_event_carries_the_terminal_serial(tmp_path):
     dev = new_terminal(tmp_path)
     evs = sell(dev, "1A B 1#")
     assert {e["serial"] for e in evs} == {SERIAL}
+
+
+def test_p2_cashier_asks_for_a_pay_link_for_the_rest_of_a_partly_paid_sale(tmp_path):
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, "2A B 4 5000#  D 5 081234567890# 12#  1A B 1#  D 5 0812# #")
+    [partial] = of_type(evs, "sale", status="partially_paid")
+    # The phone typed as Indonesians write it becomes +62; only the methods picked (1 QRIS, 2 card).
+    assert of_type(evs, "paylink") == [
+        {"receipt": partial["receipt"], "phone": "+6281234567890", "methods": ["qris", "card"]}
+    ]
+    assert "Tagihan dikirim" in " ".join(terminal.display(dev))
+    assert "Tidak ada tagihan" in " ".join(terminal.display(dev))  # the last sale was paid in full

@@ -42,15 +42,39 @@ class TerminalPayments:
     def __init__(self, acquirer: Acquirer) -> None:
         self.acquirer = acquirer
         self.after_id = 0
+        self.refused: dict[str, int] = {}  # cashiers' pay-link requests refused, by reason
 
     async def step(self, now: datetime) -> int:
-        rows = await Event.filter(id__gt=self.after_id, type="payment").order_by("id").limit(500)
+        rows = await Event.filter(id__gt=self.after_id, type__in=("payment", "paylink")).order_by("id").limit(500)
         for row in rows:
             data = row.data
-            if data.get("method") == "qris" and data.get("ref"):
+            if row.type == "paylink":
+                await self._paylink(row.serial, data, now)
+            elif data.get("method") == "qris" and data.get("ref"):
                 await self._follow(row.serial, data, now)
             self.after_id = row.id
         return len(rows)
+
+    async def _paylink(self, serial: str, data: dict[str, Any], now: datetime) -> None:
+        """A cashier asked for a pay link from the terminal (P1-P2): the same rules as from the API."""
+        device = await Device.get_or_none(serial=serial)
+        try:
+            if device is None:
+                raise Problem(404, "unregistered terminal")
+            await paylinks.create(
+                self.acquirer,
+                device,
+                data["receipt"],
+                None,
+                data["phone"],
+                list(data["methods"]),
+                f"terminal {serial}",
+                now,
+            )
+        except Problem as e:  # an old or repeated request, a paid order, a foreign number: logged, counted
+            reason = e.type_ or "refused"
+            self.refused[reason] = self.refused.get(reason, 0) + 1
+            log.warning("pay link requested by %s for %s refused: %s", serial, data.get("receipt"), e.detail)
 
     async def _follow(self, serial: str, data: dict[str, Any], now: datetime) -> None:
         status = data.get("status")
