@@ -8,11 +8,11 @@ from protocol import schema as s
 from protocol.event import (
     FAULT,
     FAULTS,
-    PAYLINK,
     METHODS,
     OPEN,
     PAID,
     PARTIALLY_PAID,
+    PAYLINK,
     PAYMENT,
     RECEIPT,
     REFUND,
