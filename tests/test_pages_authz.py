@@ -30,6 +30,7 @@ PAGES = {
     ("GET", "/portal/devices/{serial}/commands"): "hidden",
     ("POST", "/portal/devices/{serial}/commands"): "hidden",
     ("POST", "/portal/devices/{serial}/tickets"): "hidden",
+    ("POST", "/portal/devices/{serial}/orders/{receipt}/paylinks"): "hidden",
     ("GET", "/portal/tickets"): "scoped",
     ("GET", "/portal/tickets/{ticket_id}"): "hidden",
     ("POST", "/portal/tickets/{ticket_id}/actions"): "hidden",
@@ -40,6 +41,7 @@ FORMS = {
     "/portal/devices/{serial}/commands": {"name": "ping"},
     "/portal/devices/{serial}/tickets": {"problem": "screen cracked"},
     "/portal/tickets/{ticket_id}/actions": {"action": "cancel"},
+    "/portal/devices/{serial}/orders/{receipt}/paylinks": {"email": "a@b.id", "method_qris": "1"},
 }
 
 
@@ -77,6 +79,7 @@ async def _scenario(url: str) -> None:
             "suggestion_id": str(seed.suggestions["B"]),
             "lang": "en",
             "token": "no-such-link",
+            "receipt": "V00-000001",
         }
         b_markers = [*seed.devices["B"], "Merchant B", "B&#39;s problem", "B's problem"]
         transport = httpx.ASGITransport(app=app)

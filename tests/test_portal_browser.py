@@ -186,35 +186,39 @@ def test_public_warranty_check_right_and_wrong_pair(fleet, browser):
     context.close()
 
 
-def test_the_pay_link_checkout_page_on_a_phone(fleet, browser):
-    """P1-P3: the merchant sends an invoice for the outstanding amount by SMS; the customer's phone opens it."""
+def test_the_merchant_sends_a_pay_link_from_the_portal_and_the_customer_opens_it_on_a_phone(fleet, browser):
+    """P1-P3: the merchant sends an invoice for a partly paid order by SMS from the device page; the
+    customer's phone opens the checkout page and goes on to the gateway's hosted checkout."""
     import httpx
 
     owner = fleet.token("owner1", "owner1-password")
     orders = [f"/devices/{SERIALS[0]}/orders/V00-{n:06d}" for n in range(1, 20)]
-    path = None
     for _ in range(100):
-        path = next(
-            (o for o in orders if fleet.request("GET", o, token=owner)[1].get("status") == "partially_paid"), None
-        )
-        if path:
+        if any(fleet.request("GET", o, token=owner)[1].get("status") == "partially_paid" for o in orders):
             break
         time.sleep(0.1)
-    assert path, "the down-payment sale did not reach the fleet"
-    status, order = fleet.request(
-        "POST", f"{path}/paylinks", {"phone": "+6281234567890", "methods": ["qris", "card"]}, owner
-    )
-    assert status == 201, order
+    page = login(browser, fleet, "owner1", width=375)
+    page.wait_for_url("**/portal/devices")
+    page.goto(f"/portal/devices/{SERIALS[0]}")
+    form = page.locator("form[id^=paylink-]")
+    assert form.count() == 1  # only the partly paid sale offers a pay link
+    form.locator("input[name=phone]").fill("+6281234567890")
+    form.locator("input[name=method_paylater]").uncheck()
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert "sent" in page.inner_text(".flash")
+    assert fits(page)
+    page.context.close()
     sms = httpx.get(f"{fleet.gateway.url}/sandbox/sms").json()[-1]["text"]
     link = next(word for word in sms.split() if "/pay/" in word)
     context = browser.new_context(viewport={"width": 375, "height": 800})
-    page = context.new_page()
-    page.goto(link)
-    assert "Toko Satu" in page.inner_text("h1") and "Rp" in page.inner_text("#invoice")
-    assert page.locator("input[name=method]").count() == 2 and fits(page)
-    shot(page, "paylink-checkout")
-    page.click("#pay")
-    page.wait_for_url(f"{fleet.gateway.url}/**")  # on to the gateway's hosted checkout
+    customer = context.new_page()
+    customer.goto(link)
+    assert "Toko Satu" in customer.inner_text("h1") and "Rp" in customer.inner_text("#invoice")
+    assert customer.locator("input[name=method]").count() == 2 and fits(customer)  # QRIS and card
+    shot(customer, "paylink-checkout")
+    customer.click("#pay")
+    customer.wait_for_url(f"{fleet.gateway.url}/**")  # on to the gateway's hosted checkout
     context.close()
 
 

@@ -94,6 +94,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "not_found": ("Tidak ditemukan", "Not found"),
     "not_rented": ("Bukan sewa", "Not rented"),
     "pay": ("Bayar", "Pay"),
+    "send_paylink": ("Kirim tagihan", "Send pay link"),
     "upcoming": ("Belum mulai", "Upcoming"),
     "active": ("Aktif", "Active"),
     "ending_soon": ("Segera berakhir", "Ending soon"),

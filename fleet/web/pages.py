@@ -309,6 +309,29 @@ async def open_ticket(request: Request, serial: str) -> Response:
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
 
+@router.post("/portal/devices/{serial}/orders/{receipt}/paylinks")
+async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
+    """P1-P2 from the portal: an invoice for an order's outstanding amount, by email and/or SMS (+62)."""
+    from fleet.payments import paylinks  # the portal builds on payments, not the reverse
+
+    who = await _who(request)
+    device = await _device(request, who, serial)
+    form = await _form(request)
+    methods = [m for m in paylinks.METHODS if form.get(f"method_{m}")]
+    email = str(form.get("email") or "").strip() or None
+    phone = str(form.get("phone") or "").strip().replace(" ", "") or None
+    acquirer = request.app.state.acquirer
+    message = "sent"
+    if acquirer is None:
+        message = "payments are not enabled on this service"
+    else:
+        try:
+            await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, _now(request))
+        except Problem as e:
+            message = e.detail
+    return RedirectResponse(f"/portal/devices/{device.serial}?error={message[:160]}#transactions", status_code=303)
+
+
 # -- repair tickets -------------------------------------------------------------------------------------
 
 
