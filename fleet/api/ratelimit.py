@@ -4,6 +4,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from starlette.requests import Request
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the key of per-client limits."""
+    return request.client.host if request.client else "unknown"
+
 
 class RateLimiter:
     def __init__(self, limit: int, per_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:

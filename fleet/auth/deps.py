@@ -12,9 +12,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from fleet.api.problems import Problem
-from fleet.auth import tokens
+from fleet.auth import passwords, tokens
 from fleet.auth.models import Role, User
 from fleet.devices.models import Device, Merchant
+from fleet.repairs.models import Ticket
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -37,14 +38,32 @@ def _unauthorized(detail: str) -> Problem:
     return problem
 
 
+async def authenticate(username: str, password: str) -> User | None:
+    """The active user with this name and password, or None. An unknown name is hashed against too, so
+    the answer takes as long either way."""
+    user = await User.get_or_none(username=username, active=True)
+    stored = user.password_hash if user else passwords.dummy_hash()
+    if not passwords.verify_password(password, stored) or user is None:
+        return None
+    return user
+
+
+async def principal_for(secret: str, token: str | None) -> Principal | None:
+    """Who a login token (bearer header or session cookie) names, if it is valid and the user active."""
+    username = tokens.subject(secret, token, datetime.now(UTC)) if token else None
+    user = await User.get_or_none(username=username, active=True) if username else None
+    if user is None:
+        return None
+    return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
+
+
 async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
     if not token:
         raise _unauthorized("log in first: POST /auth/token")
-    username = tokens.subject(request.app.state.jwt_secret, token, datetime.now(UTC))
-    user = await User.get_or_none(username=username, active=True) if username else None
-    if user is None:
+    who = await principal_for(request.app.state.jwt_secret, token)
+    if who is None:
         raise _unauthorized("the token is invalid or expired")
-    return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
+    return who
 
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -84,3 +103,14 @@ async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:
     if merchant is None:
         raise Problem(404, f"no merchant {merchant_id}", type_="not-found")
     return merchant
+
+
+async def visible_ticket(who: Principal, ticket_id: int) -> Ticket:
+    """Repair ticket `ticket_id` if the caller may see it; 404 otherwise (also for another merchant's)."""
+    query = Ticket.filter(id=ticket_id)
+    if not who.is_staff:
+        query = query.filter(merchant_id=who.merchant_id)
+    row = await query.first()
+    if row is None:
+        raise Problem(404, f"no ticket {ticket_id}", type_="not-found")
+    return row

@@ -1,6 +1,5 @@
 """Warranty, rental, repair tickets and suggestions; the public warranty check."""
 
-import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -8,8 +7,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
-from fleet.api.ratelimit import RateLimiter
-from fleet.auth.deps import Caller, Principal, Staff, visible_device
+from fleet.api.ratelimit import client_address
+from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_ticket
 from fleet.devices.models import Device
 from fleet.devices.routes import Limit, Offset, Serial
 from fleet.domain import tickets
@@ -158,16 +157,6 @@ async def ticket_out(row: Ticket, who: Principal, today: date, with_history: boo
     return out
 
 
-async def _visible_ticket(who: Principal, ticket_id: int) -> Ticket:
-    query = Ticket.filter(id=ticket_id)
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
-    row = await query.first()
-    if row is None:
-        raise Problem(404, f"no ticket {ticket_id}", type_="not-found")
-    return row
-
-
 @router.get("/devices/{serial}/warranty", response_model=WarrantyOut)
 async def device_warranty(
     request: Request,
@@ -233,7 +222,7 @@ async def list_tickets(
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
 async def ticket_detail(request: Request, ticket_id: TicketId, who: Caller) -> TicketOut:
-    return await ticket_out(await _visible_ticket(who, ticket_id), who, _now(request).date(), True)
+    return await ticket_out(await visible_ticket(who, ticket_id), who, _now(request).date(), True)
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
@@ -242,7 +231,7 @@ async def ticket_action(
 ) -> TicketOut:
     """Perform one transition. Refused: 409 when the state does not allow it, 403 when the caller's role
     may not, 422 when the details are wrong; the problem names the rule."""
-    row = await _visible_ticket(who, ticket_id)
+    row = await visible_ticket(who, ticket_id)
     now = _now(request)
     row = await service.act(row, action, _role(who), who.username, now, body.data, body.version)
     return await ticket_out(row, who, now.date(), True)
@@ -274,13 +263,8 @@ def _suggestion_out(s: Suggestion) -> SuggestionOut:
 @router.post("/suggestions/{suggestion_id}/accept", response_model=TicketOut, status_code=201)
 async def accept_suggestion(request: Request, suggestion_id: TicketId, who: Staff) -> TicketOut:
     """Open a ticket from a suggestion (Biz Support decides; suggestions never open tickets)."""
-    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
-    if s is None:
-        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
     now = _now(request)
-    row = await service.open_ticket(s.device, f"suggested: {s.reason}", who.username, now, s)
-    s.status, s.ticket_id, s.decided_by = SuggestionStatus.ACCEPTED, row.id, who.username
-    await s.save()
+    row = await service.accept_suggestion(suggestion_id, who.username, now)
     return await ticket_out(row, who, now.date(), True)
 
 
@@ -294,27 +278,20 @@ async def dismiss_suggestion(suggestion_id: TicketId, who: Staff) -> SuggestionO
     return _suggestion_out(s)
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/public/warranty-check", response_model=PublicCheckOut)
 async def public_warranty_check(body: PublicCheckIn, request: Request) -> PublicCheckOut:
     """For merchants, without logging in: the serial and the invoice number together (rented devices: the
     rental contract number in place of the invoice). Rate-limited per client; a serial alone tells
     nothing, and a wrong pair answers exactly like an unknown serial (W4)."""
-    limiter: RateLimiter = request.app.state.public_limiter
-    wait = limiter.retry_after(_client(request))
-    if wait:
-        request.app.state.counters["refused.rate-limited"] += 1
-        problem = Problem(429, "too many warranty checks; try again shortly", type_="rate-limited")
-        problem.headers = {"Retry-After": str(math.ceil(wait))}
-        raise problem
-    device = await Device.get_or_none(serial=body.serial.strip().upper())
-    if device is None or (device.invoice_number or "").strip().upper() != body.invoice_number.strip().upper():
-        request.app.state.counters["public.not-registered"] += 1
-        raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
-    status = service.warranty_of(device, _now(request).date())
+    state = request.app.state
+    status = await service.public_check(
+        state.public_limiter,
+        state.counters,
+        client_address(request),
+        body.serial,
+        body.invoice_number,
+        _now(request).date(),
+    )
     covers = (
         "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "
         "cables and heads (W3)"

@@ -5,6 +5,8 @@ The clock comes in as a parameter (`now`/`today`); the holiday calendar is Indon
 """
 
 import functools
+import math
+from collections import Counter
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from fleet.api.problems import Problem
+from fleet.api.ratelimit import RateLimiter
 from fleet.commands import service as commands
 from fleet.devices.models import Device
 from fleet.domain import calendar as cal
@@ -51,6 +54,24 @@ def rental_of(device: Device, on: date) -> rental.RentalStatus:
     return rental.rental_status(
         str(device.ownership), device.rental_start, device.rental_end, device.returned_on, on, calendar_for(on)
     )
+
+
+async def public_check(
+    limiter: RateLimiter, counters: Counter[str], client: str, serial: str, invoice: str, today: date
+) -> warranty.WarrantyStatus:
+    """The public warranty check (API and page): serial and invoice number together, rate-limited per
+    client; a wrong pair answers exactly like an unknown serial, so serials cannot be probed (W4)."""
+    wait = limiter.retry_after(client)
+    if wait:
+        counters["refused.rate-limited"] += 1
+        problem = Problem(429, "too many warranty checks; try again shortly", type_="rate-limited")
+        problem.headers = {"Retry-After": str(math.ceil(wait))}
+        raise problem
+    device = await Device.get_or_none(serial=serial.strip().upper()[:32])
+    if device is None or (device.invoice_number or "").strip().upper() != invoice.strip().upper():
+        counters["public.not-registered"] += 1
+        raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
+    return warranty_of(device, today)
 
 
 # -- tickets: between the database row and the domain's ticket ------------------------------------------
@@ -138,6 +159,17 @@ async def open_ticket(
         await TicketTransition.create(
             ticket=row, action="open", source="", target=row.state, role="", actor=opened_by, at=now, data=data
         )
+    return row
+
+
+async def accept_suggestion(suggestion_id: int, who: str, now: datetime) -> Ticket:
+    """Biz Support opens a ticket from a suggestion (suggestions never open tickets by themselves)."""
+    found = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
+    if found is None:
+        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
+    row = await open_ticket(found.device, f"suggested: {found.reason}", who, now, found)
+    found.status, found.ticket_id, found.decided_by = SuggestionStatus.ACCEPTED, row.id, who
+    await found.save()
     return row
 
 

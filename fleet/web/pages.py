@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from fleet.api.problems import Problem
-from fleet.auth import passwords
-from fleet.auth.deps import Principal, visible_device
-from fleet.auth.models import User
+from fleet.api.ratelimit import client_address
+from fleet.auth.deps import Principal, authenticate, visible_device, visible_ticket
 from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
@@ -23,7 +22,6 @@ from fleet.ingest.models import Event, TelemetrySample
 from fleet.ingest.routes import TRANSACTION_TYPES
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
-from fleet.repairs.routes import _visible_ticket
 from fleet.web import charts, forms, i18n, session
 
 router = APIRouter(include_in_schema=False)
@@ -104,8 +102,8 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     target = str(form.get("next") or "/portal")
-    user = await User.get_or_none(username=username, active=True)
-    if not passwords.verify_password(password, user.password_hash if user else passwords.dummy_hash()) or not user:
+    user = await authenticate(username, password)
+    if user is None:
         return render(request, "login.html", None, 401, next=target, error=True)
     response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/portal", 303)
     session.start(request, response, user.username)
@@ -182,12 +180,10 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
 async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
     who = await _staff(request)
     await _form(request)
-    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
-    if s is None:
-        raise PageError(404, "not_found")
-    row = await repairs.open_ticket(s.device, f"suggested: {s.reason}", who.username, _now(request), s)
-    s.status, s.ticket_id, s.decided_by = SuggestionStatus.ACCEPTED, row.id, who.username
-    await s.save()
+    try:
+        row = await repairs.accept_suggestion(suggestion_id, who.username, _now(request))
+    except Problem:
+        raise PageError(404, "not_found") from None
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
 
@@ -355,7 +351,7 @@ async def _ticket(who: Principal, ticket_id: int) -> Ticket:
     if not 0 < ticket_id < 2**31:
         raise PageError(404, "not_found")
     try:
-        return await _visible_ticket(who, ticket_id)
+        return await visible_ticket(who, ticket_id)
     except Problem:
         raise PageError(404, "not_found") from None
 
@@ -421,12 +417,12 @@ async def warranty_check(request: Request) -> HTMLResponse:
     serial = str(form.get("serial") or "").strip().upper()[:32]
     invoice = str(form.get("invoice_number") or "").strip().upper()[:64]
     who = await session.current(request)
-    if request.app.state.public_limiter.retry_after(request.client.host if request.client else "unknown"):
-        request.app.state.counters["refused.rate-limited"] += 1
-        return render(request, "warranty.html", who, 429, serial=serial, error="too_many")
-    device = await Device.get_or_none(serial=serial) if serial else None
-    if device is None or (device.invoice_number or "").strip().upper() != invoice:
-        request.app.state.counters["public.not-registered"] += 1
-        return render(request, "warranty.html", who, 404, serial=serial, error="not_registered")
-    status = repairs.warranty_of(device, _now(request).date())
+    state = request.app.state
+    try:
+        status = await repairs.public_check(
+            state.public_limiter, state.counters, client_address(request), serial, invoice, _now(request).date()
+        )
+    except Problem as e:
+        error = "too_many" if e.status == 429 else "not_registered"
+        return render(request, "warranty.html", who, e.status, serial=serial, error=error)
     return render(request, "warranty.html", who, serial=serial, result=status)

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 
 from fleet.auth import tokens
-from fleet.auth.deps import Principal
-from fleet.auth.models import User
+from fleet.auth.deps import Principal, principal_for
 
 SESSION = "fleet_session"
 CSRF = "fleet_csrf"
@@ -59,14 +58,7 @@ def end(response: Response) -> None:
 
 async def current(request: Request) -> Principal | None:
     """The logged-in user of this browser, or None."""
-    token = request.cookies.get(SESSION)
-    if not token:
-        return None
-    username = tokens.subject(request.app.state.jwt_secret, token, datetime.now(UTC))
-    user = await User.get_or_none(username=username, active=True) if username else None
-    if user is None:
-        return None
-    return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
+    return await principal_for(request.app.state.jwt_secret, request.cookies.get(SESSION))
 
 
 def language(request: Request) -> str:
