@@ -93,6 +93,12 @@ def test_rf1_unanswered_refund_request_is_approved_after_three_working_days(data
             request = {"kind": "refund", "order_total": 3_200_000, "shipping": 45_000}
             made = await client.post(f"{path}/request", json={"data": request}, headers=merchant)
             assert made.status_code == 200, made.text
+            # S1: received Monday 21 December, due by Monday 28 (4 working days past Christmas): late on the 29th.
+            clock.now = datetime(2026, 12, 29, 9, tzinfo=UTC)
+            late = (await client.get("/tickets?overdue=true", headers=support)).json()
+            assert [t["id"] for t in late] == [seed.tickets["A"]] and late[0]["due_latest"] == "2026-12-28"
+            on_time = (await client.get("/tickets?overdue=false", headers=support)).json()
+            assert seed.tickets["A"] not in [t["id"] for t in on_time]
             assert await repairs.auto_approve(datetime(2026, 12, 29, 20, tzinfo=UTC)) == 0  # Thu, Mon, Tue
             assert await repairs.auto_approve(datetime(2026, 12, 30, 8, tzinfo=UTC)) == 1
             ticket = await Ticket.get(id=seed.tickets["A"])

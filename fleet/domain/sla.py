@@ -15,6 +15,11 @@ LEAD_TIMES = {
 }
 
 
+def late(latest: date, today: date, finished: date | None = None) -> bool:
+    """Past the latest due date: judged on the day the repair finished once it has, else on `today`."""
+    return (finished or today) > latest
+
+
 @dataclass(frozen=True)
 class RepairWindow:
     received: date
@@ -22,8 +27,8 @@ class RepairWindow:
     latest: date
 
     def overdue(self, today: date, finished: date | None = None) -> bool:
-        """Late when not finished by `latest` (judged on `finished` once finished, else on `today`)."""
-        return (finished or today) > self.latest
+        """Late when not finished by `latest`."""
+        return late(self.latest, today, finished)
 
 
 def repair_window(device_type: str, received: date, calendar: WorkingCalendar) -> RepairWindow:

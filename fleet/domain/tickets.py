@@ -40,6 +40,7 @@ class State(StrEnum):
 
 
 FINAL = frozenset({State.CLOSED, State.CANCELLED})
+NO_SLA = frozenset({State.REFERRED, State.CANCELLED})  # never received: no repair clock runs
 WITH_VENDOR = frozenset({State.RECEIVED, State.DIAGNOSING, State.QUOTED, State.REPAIRING, State.WAITING_PARTS})
 
 
@@ -419,6 +420,6 @@ def request_overdue(ticket: Ticket, now: datetime, calendar: WorkingCalendar) ->
 
 def sla_overdue(ticket: Ticket, today: date) -> bool:
     """S1: not finished by the latest due date."""
-    if ticket.due_latest is None or ticket.state in (State.REFERRED, State.CANCELLED):
+    if ticket.due_latest is None or ticket.state in NO_SLA:
         return False
-    return (ticket.finished_on or today) > ticket.due_latest
+    return sla.late(ticket.due_latest, today, ticket.finished_on)
