@@ -10,6 +10,7 @@ from api_helpers import fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_repair_flow import Clock
 
+from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.ingest.models import Event
 from fleet.payments import service as payments
@@ -88,8 +89,18 @@ def test_webhooks_are_verified_counted_and_idempotent(database_url):  # noqa: F8
             assert (stored.status, stored.rrn, stored.command_id) == ("succeeded", "508123456789", confirm.cmd_id)
 
             # The terminal's answer closes the loop: completed, or refused (a fix-payment case).
-            await payments.on_confirm_answer(confirm.cmd_id, True, NOW)
+            await commands.record_ack("TKM-A000", {"id": confirm.cmd_id, "ok": True}, NOW)
+            assert await payments.follow_confirmations(NOW) == 1
             assert (await Charge.get(id=charge.id)).terminal_state == "confirmed"
+            refused = await pending_charge("TKM-A000", "V00-000011", 12_000)
+            body_2 = event(refused, "evt_4", rrn="508000000011")
+            assert (await client.post(hook, content=body_2, headers=signed(body_2))).json() == {"outcome": "confirming"}
+            sent = (await Charge.get(id=refused.id)).command_id
+            await commands.record_ack("TKM-A000", {"id": sent, "ok": False, "error": "rejected"}, NOW)
+            assert await payments.follow_confirmations(NOW) == 1
+            assert (await Charge.get(id=refused.id)).terminal_state == "refused"
+            case = await FixPaymentCase.get(reference=refused.reference)  # FP1: never a lost payment
+            assert (case.reason, case.rrn) == ("refused_by_terminal", "508000000011")
 
     asyncio.run(body())
 

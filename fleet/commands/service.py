@@ -87,8 +87,4 @@ async def record_ack(serial: str, msg: dict[str, Any], now: datetime) -> bool:
     updated = await Command.filter(id=cmd.id, status__in=OPEN).update(
         status=status, finished_at=now, error=msg.get("error"), detail=msg.get("detail"), result=msg.get("result")
     )
-    if updated and cmd.name == command.PAY_CONFIRM:
-        from fleet.payments import service as payments  # payments builds on commands, not the reverse
-
-        await payments.on_confirm_answer(cmd.cmd_id, status is CommandStatus.ACKED, now)
     return bool(updated)

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from fleet.api.problems import Problem
 from fleet.commands import service as commands
+from fleet.commands.models import Command, CommandStatus
 from fleet.devices.models import Device
 from fleet.domain import reconcile
 from fleet.ingest.models import Event
@@ -53,6 +54,7 @@ class TerminalPayments:
             elif data.get("method") == "qris" and data.get("ref"):
                 await self._follow(row.serial, data, now)
             self.after_id = row.id
+        await follow_confirmations(now)
         return len(rows)
 
     async def _paylink(self, serial: str, data: dict[str, Any], now: datetime) -> None:
@@ -153,15 +155,28 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
     return "case"
 
 
-async def on_confirm_answer(cmd_id: str, ok: bool, now: datetime) -> None:
-    """The terminal's answer to a pay_confirm: completed, or refused (a fix-payment case)."""
-    charge = await Charge.get_or_none(command_id=cmd_id)
-    if charge is None:
-        return
-    charge.terminal_state, charge.updated_at = ("confirmed" if ok else "refused"), now
-    await charge.save()
-    if not ok:
-        await open_case(charge, "late_payment", "refused_by_terminal", now)
+async def follow_confirmations(now: datetime) -> int:
+    """The terminals' answers to the pay_confirm commands payments sent: a charge whose command was acked
+    is confirmed; refused or expired, it becomes a fix-payment case. Returns how many were settled."""
+    waiting = await Charge.filter(terminal_state="waiting", command_id__isnull=False)
+    if not waiting:
+        return 0
+    finished = (CommandStatus.ACKED, CommandStatus.FAILED, CommandStatus.EXPIRED)
+    answers = dict(
+        await Command.filter(cmd_id__in=[c.command_id for c in waiting], status__in=finished).values_list(
+            "cmd_id", "status"
+        )
+    )
+    for charge in waiting:
+        status = answers.get(charge.command_id)
+        if status is None:
+            continue
+        ok = status == CommandStatus.ACKED
+        charge.terminal_state, charge.updated_at = ("confirmed" if ok else "refused"), now
+        await charge.save()
+        if not ok:
+            await open_case(charge, "late_payment", "refused_by_terminal", now)
+    return sum(1 for c in waiting if c.command_id in answers)
 
 
 async def _items(serial: str, receipt: str) -> list[dict[str, Any]]:
