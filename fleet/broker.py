@@ -53,20 +53,24 @@ class BrokerAddress:
         return f"mqtt://{self.host}:{self.port}"
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now."""
     with socket.socket() as s:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def port_or_free(host: str, wanted: int) -> int:
+    """`wanted` when it can be bound, else a free port (0 asks for a free one)."""
+    if wanted:
+        with socket.socket() as s:
+            try:
+                s.bind((host, wanted))
+                return wanted
+            except OSError:
+                pass
+    return free_port(host)
 
 
 class InProcessBroker:
@@ -74,7 +78,7 @@ class InProcessBroker:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
         self.host = host
-        self.port = port if _port_free(host, port) else free_port(host)
+        self.port = port_or_free(host, port)
         self._broker: Any = None
 
     @property

@@ -12,7 +12,6 @@ import json
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -27,6 +26,7 @@ from tqdm import tqdm
 from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role, User
+from fleet.broker import port_or_free
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event
 from fleet.service import Service
@@ -34,20 +34,6 @@ from tools import escpos_decode, terminal, vterm
 
 SEED = 7
 MERCHANTS = ("Toko Sinar Jaya", "Warung Bu Tini")
-
-
-def _port(host: str, wanted: int) -> int:
-    with socket.socket() as s:
-        try:
-            s.bind((host, wanted))
-            if not wanted:
-                port0: int = s.getsockname()[1]
-                return port0
-            return wanted
-        except OSError:
-            s.bind((host, 0))
-            port: int = s.getsockname()[1]
-            return port
 
 
 class Api:
@@ -138,7 +124,7 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
         stale.unlink()
     service = Service(f"sqlite://{database}", "")
     app = create_app(jwt_secret, lifespan=service.lifespan)
-    port = _port(host, port)
+    port = port_or_free(host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     # Ctrl-C and SIGTERM end the demo through its own cleanup (terminals stopped), not uvicorn's.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

@@ -23,7 +23,7 @@ from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion
 
 PASSWORD = "correct horse battery"
-_HASH = passwords.hash_password(PASSWORD)  # once: the hash is deliberately slow
+PASSWORD_HASH = passwords.hash_password(PASSWORD)  # once: the hash is deliberately slow
 SECRET = "test-secret-" + "x" * 32
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -119,7 +119,7 @@ async def seed() -> Seed:
     ):
         await User.create(
             username=username,
-            password_hash=_HASH,
+            password_hash=PASSWORD_HASH,
             role=role,
             merchant_id=out.merchants[letter] if letter else None,
         )

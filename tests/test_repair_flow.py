@@ -7,7 +7,7 @@ import subprocess
 from datetime import UTC, date, datetime
 
 import httpx
-from api_helpers import _HASH, PASSWORD, SECRET
+from api_helpers import PASSWORD_HASH, SECRET, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_ingest import expected_keys, wait_until
 
@@ -59,8 +59,8 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
             invoice_date=date(2026, 11, 2),
             merchant=merchant,
         )
-        await User.create(username="support", password_hash=_HASH, role=Role.BIZ_SUPPORT)
-        await User.create(username="owner", password_hash=_HASH, role=Role.MERCHANT, merchant=merchant)
+        await User.create(username="support", password_hash=PASSWORD_HASH, role=Role.BIZ_SUPPORT)
+        await User.create(username="owner", password_hash=PASSWORD_HASH, role=Role.MERCHANT, merchant=merchant)
         worker = IngestWorker("127.0.0.1", broker.port, batch_wait=0.02)
         ingest = asyncio.create_task(worker.run(stop))
         assert await asyncio.to_thread(worker.subscribed.wait, 10)
@@ -82,8 +82,8 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
         assert (await repairs.housekeeping(clock()))["suggestions"] == 1
         app = create_app(SECRET, clock=clock)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fleet.test") as client:
-            support = await _login(client, "support")
-            owner = await _login(client, "owner")
+            support = await login(client, "support")
+            owner = await login(client, "owner")
             [suggestion] = (await client.get("/suggestions", headers=support)).json()
             assert suggestion["serial"] == SERIAL and suggestion["kind"] == "printer_errors"
             assert "3 printer errors" in suggestion["reason"] and "cutter" in suggestion["reason"]
@@ -156,9 +156,3 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
         if ingest is not None:
             await asyncio.wait_for(ingest, 10)
         await db.disconnect()
-
-
-async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    answer = await client.post("/auth/token", data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": "Bearer " + answer.json()["access_token"]}

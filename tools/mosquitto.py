@@ -8,12 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from fleet.broker import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["Mosquitto", "binary", "free_port"]
 
 
 def binary() -> str:
