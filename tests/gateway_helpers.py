@@ -22,7 +22,7 @@ class Gateway:
         """The fleet's settings for this gateway."""
         return {"FLEET_GATEWAY_URL": self.url, "FLEET_GATEWAY_API_KEY": API_KEY, "FLEET_GATEWAY_WEBHOOK_SECRET": SECRET}
 
-    def __enter__(self) -> "Gateway":
+    def start(self) -> "Gateway":
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port)),
@@ -39,7 +39,14 @@ class Gateway:
                 time.sleep(0.1)
         raise RuntimeError("the sandbox gateway did not start")
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+            self.proc = None
+
+    def __enter__(self) -> "Gateway":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

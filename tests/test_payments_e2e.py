@@ -33,7 +33,7 @@ def wait(predicate, timeout: float = 30, what: str = ""):  # type: ignore[no-unt
 def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fix_case(tmp_path):
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
-        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").__enter__()
+        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").start()
         gateway_url = gateway.url
         fleet.env |= gateway.env()
         procs = []
@@ -116,7 +116,7 @@ def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fi
             for proc in procs:
                 proc.kill()
                 proc.wait()
-            gateway.__exit__()
+            gateway.stop()
 
 
 def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_prints_the_final_receipt(tmp_path):
@@ -139,7 +139,7 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
     procs = []
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
-        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").__enter__()
+        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").start()
         gateway_url = gateway.url
         fleet.env |= gateway.env() | {
             "FLEET_SMTP_HOST": "127.0.0.1",
@@ -261,5 +261,5 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
             for proc in procs:
                 proc.kill()
                 proc.wait()
-            gateway.__exit__()
+            gateway.stop()
             smtp.stop()

@@ -34,7 +34,7 @@ def fleet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portal")
     with mosquitto.Mosquitto(tmp / "broker") as broker:
         server = FleetServer(tmp, f"sqlite://{tmp / 'fleet.sqlite3'}", broker.url)
-        gateway = Gateway(f"{server.base}/payments/webhooks/sandbox").__enter__()
+        gateway = Gateway(f"{server.base}/payments/webhooks/sandbox").start()
         server.env |= gateway.env() | {"FLEET_PUBLIC_URL": server.base}
         server.gateway = gateway  # type: ignore[attr-defined]
         (tmp / "devices.csv").write_text(CSV)
@@ -63,7 +63,7 @@ def fleet(tmp_path_factory):
             finally:
                 terminal.kill()
                 terminal.wait()
-                gateway.__exit__()
+                gateway.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ Sandbox controls (what a customer or the network would do):
     POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
     GET  /sandbox/checkout/{id}               the hosted checkout page a pay link sends the customer to
     GET  /sandbox/sms                          what the SMS carrier "sent"
+    GET  /sandbox/deliveries                   each webhook: its attempts and the receiver's last answer
 Webhooks: POST to the webhook URL, JSON {id, type, created, data: {charge}}, signed with
 X-Sandbox-Timestamp (unix seconds) and X-Sandbox-Signature = "v1=" + hex HMAC-SHA256(secret,
 "{timestamp}.{raw body}"); delivered until the receiver answers 2xx (a few attempts, backing off).
