@@ -169,7 +169,7 @@ def _create_user(username: str, role: str, merchant: str | None) -> int:
 def _issue_credentials(serials: list[str], missing: bool, out: Path) -> int:
     from tqdm import tqdm
 
-    from fleet.auth import passwords
+    from fleet import mosquitto_config
     from fleet.devices.models import Device
 
     async def job() -> int:
@@ -184,10 +184,7 @@ def _issue_credentials(serials: list[str], missing: bool, out: Path) -> int:
         out.touch(mode=0o600)
         lines = ["serial,password"]
         for device in tqdm(devices, unit="device", desc="issuing", disable=None):
-            password = passwords.new_device_password()
-            device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
-            await device.save(update_fields=["mqtt_password_hash"])
-            lines.append(f"{device.serial},{password}")
+            lines.append(f"{device.serial},{await mosquitto_config.issue_credentials(device)}")
         out.write_text("\n".join(lines) + "\n")
         print(f"issued credentials for {len(devices)} devices into {out} (for provisioning; keep it secret)")
         return 0

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from fleet.app import create_app
 from fleet.auth import passwords
-from fleet.auth.models import Role, User
+from fleet.auth.models import Role
+from fleet.auth.routes import create_user
 from fleet.broker import port_or_free
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event
@@ -87,9 +88,7 @@ async def _seed(terminals: int) -> dict[str, str]:
         ("sinar", Role.MERCHANT, merchants[0]),
     ):
         password = passwords.new_device_password()  # random per run, printed below
-        await User.create(
-            username=username, password_hash=passwords.hash_password(password), role=role, merchant=merchant
-        )
+        await create_user(username, password, role, merchant.id if merchant else None)
         logins[username] = password
     return logins
 

@@ -15,6 +15,15 @@ from protocol import topics
 TERMINAL_PUBLISHES = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 
 
+async def issue_credentials(device: Device) -> str:
+    """A new broker password for `device` (username = its serial): returned once, for provisioning into
+    the terminal; only its hash is kept. The old one stops working at the next `mosquitto-config`."""
+    password = passwords.new_device_password()
+    device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
+    await device.save(update_fields=["mqtt_password_hash"])
+    return password
+
+
 @dataclass
 class Written:
     devices: int

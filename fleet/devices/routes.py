@@ -7,8 +7,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
+from fleet import mosquitto_config
 from fleet.api.problems import Problem
-from fleet.auth import passwords
 from fleet.auth.deps import Caller, Staff, visible_device, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer
@@ -183,10 +183,7 @@ async def issue_credentials(serial: Serial, who: Staff) -> Credentials:
     """New broker credentials for a terminal (username = serial). The old password stops working at the
     next `fleet mosquitto-config`; the new one is shown once, for provisioning into the terminal."""
     device = await visible_device(who, serial)
-    password = passwords.new_device_password()
-    device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
-    await device.save(update_fields=["mqtt_password_hash"])
-    return Credentials(serial=serial, username=serial, password=password)
+    return Credentials(serial=serial, username=serial, password=await mosquitto_config.issue_credentials(device))
 
 
 @router.post(

@@ -9,7 +9,7 @@ from fleet.devices.models import Device, Merchant
 from fleet.payments import paylinks
 from fleet.payments.models import PayLink
 from fleet.web import session
-from fleet.web.pages import PageError, _form, render
+from fleet.web.pages import PageError, csrf_form, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +36,7 @@ async def pay_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/pay/{token}")
 async def pay(request: Request, token: str) -> Response:
     link = await _link(token)
-    form = await _form(request)
+    form = await csrf_form(request)
     acquirer = request.app.state.acquirer
     if acquirer is None:
         return await _page(request, link, 404, "payments are not enabled on this service")

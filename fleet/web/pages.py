@@ -20,6 +20,7 @@ from fleet.domain import tickets
 from fleet.ingest import downsample
 from fleet.ingest.models import Event, TelemetrySample
 from fleet.ingest.routes import TRANSACTION_TYPES
+from fleet.payments import paylinks
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from fleet.web import charts, forms, i18n, session
@@ -73,7 +74,8 @@ async def _staff(request: Request) -> Principal:
     return who
 
 
-async def _form(request: Request) -> Any:
+async def csrf_form(request: Request) -> Any:
+    """The submitted form, once its CSRF token is checked (403 otherwise)."""
     form = await request.form()
     if not session.csrf_ok(request, str(form.get("csrf") or "")):
         raise PageError(403, "the form is stale or forged (CSRF); reload the page and try again")
@@ -99,7 +101,7 @@ async def login_page(request: Request, next: str = "/portal") -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await _form(request)
+    form = await csrf_form(request)
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     target = str(form.get("next") or "/portal")
     user = await authenticate(username, password)
@@ -112,7 +114,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await _form(request)
+    await csrf_form(request)
     response = RedirectResponse("/login", status_code=303)
     session.end(response)
     return response
@@ -179,7 +181,7 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
 @router.post("/portal/suggestions/{suggestion_id}/accept")
 async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
     who = await _staff(request)
-    await _form(request)
+    await csrf_form(request)
     try:
         row = await repairs.accept_suggestion(suggestion_id, who.username, _now(request))
     except Problem:
@@ -209,6 +211,15 @@ async def devices_page(request: Request, q: str = "", online: str = "", merchant
     return render(
         request, "devices.html", who, rows=listing, q=q, online=online, merchant=merchant, merchants=merchants
     )
+
+
+# The commands the device page offers as buttons: a merchant's own, and for staff the everyday ones (config
+# and the clock stay with the API and the CLI).
+STAFF_BUTTONS = frozenset({"ping", "reprint", "lock", "unlock"})
+
+
+def _buttons(who: Principal) -> frozenset[str]:
+    return STAFF_BUTTONS if who.is_staff else commands.MERCHANT_COMMANDS
 
 
 async def _device_context(request: Request, who: Principal, device: Device) -> dict[str, Any]:
@@ -243,9 +254,7 @@ async def _device_context(request: Request, who: Principal, device: Device) -> d
         "events": await Event.filter(serial=device.serial).order_by("-device_time", "-id").limit(15),
         "commands": await Command.filter(device=device).order_by("-id").limit(10),
         "tickets": await Ticket.filter(device=device).order_by("-id").limit(10),
-        "command_names": sorted(
-            commands.MERCHANT_COMMANDS if not who.is_staff else {"ping", "reprint", "lock", "unlock"}
-        ),
+        "command_names": sorted(_buttons(who)),
     }
 
 
@@ -276,10 +285,9 @@ async def device_commands_fragment(request: Request, serial: str) -> HTMLRespons
 async def send_command(request: Request, serial: str) -> Response:
     who = await _who(request)
     device = await _device(request, who, serial)
-    form = await _form(request)
+    form = await csrf_form(request)
     name = str(form.get("name") or "")
-    allowed = commands.MERCHANT_COMMANDS if not who.is_staff else {"ping", "reprint", "lock", "unlock"}
-    if name not in allowed:
+    if name not in _buttons(who):
         raise PageError(403, "forbidden")
     args: dict[str, Any] = {}
     if name == "reprint":
@@ -297,7 +305,7 @@ async def send_command(request: Request, serial: str) -> Response:
 async def open_ticket(request: Request, serial: str) -> Response:
     who = await _who(request)
     device = await _device(request, who, serial)
-    form = await _form(request)
+    form = await csrf_form(request)
     problem = str(form.get("problem") or "").strip()[:500]
     if len(problem) < 3:
         return RedirectResponse(f"/portal/devices/{device.serial}?error=problem", status_code=303)
@@ -308,11 +316,9 @@ async def open_ticket(request: Request, serial: str) -> Response:
 @router.post("/portal/devices/{serial}/orders/{receipt}/paylinks")
 async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
     """P1-P2 from the portal: an invoice for an order's outstanding amount, by email and/or SMS (+62)."""
-    from fleet.payments import paylinks  # the portal builds on payments, not the reverse
-
     who = await _who(request)
     device = await _device(request, who, serial)
-    form = await _form(request)
+    form = await csrf_form(request)
     methods = [m for m in paylinks.METHODS if form.get(f"method_{m}")]
     email = str(form.get("email") or "").strip() or None
     phone = str(form.get("phone") or "").strip().replace(" ", "") or None
@@ -384,7 +390,7 @@ async def ticket_page(request: Request, ticket_id: int, error: str = "", status:
 async def ticket_action(request: Request, ticket_id: int) -> Response:
     who = await _who(request)
     row = await _ticket(who, ticket_id)
-    form = await _form(request)
+    form = await csrf_form(request)
     action = str(form.get("action") or "")
     role = tickets.Role.BIZ_SUPPORT if who.is_staff else tickets.Role.MERCHANT
     version = form.get("version")
@@ -413,7 +419,7 @@ async def warranty_page(request: Request) -> HTMLResponse:
 
 @router.post("/warranty")
 async def warranty_check(request: Request) -> HTMLResponse:
-    form = await _form(request)
+    form = await csrf_form(request)
     serial = str(form.get("serial") or "").strip().upper()[:32]
     invoice = str(form.get("invoice_number") or "").strip().upper()[:64]
     who = await session.current(request)
