@@ -3,6 +3,7 @@
 import json
 
 import money
+from transient import Transient
 
 from protocol import event as ev
 
@@ -125,12 +126,8 @@ def request_paylink(till, digits, picked):
     if found is None or found[1]["status"] == ev.PAID:
         till.show("Tidak ada tagihan", number or "")
         return
-    if digits[:1] == "0":
-        phone = "+62" + digits[1:]
-    elif digits[:2] == "62":
-        phone = "+" + digits
-    else:
-        phone = "+62" + digits
+    with Transient("paylater") as paylater:
+        phone = paylater.phone_number(digits)
     methods = [m for d, m in _METHODS if d in picked] or [m for _, m in _METHODS]
     if len(phone) < 10 or not till.journal.has_room():
         till.show("Gagal", "No. HP salah" if len(phone) < 10 else "Memori penuh")

@@ -31,6 +31,7 @@ async def start(board):
         from link import Link
 
         link = Link(board, till, ident, config.read_json(board.flash_root + "/credentials.json", {}))
+        till.link = link
     hook = getattr(board, "after_append", None)
 
     def appended(seq):

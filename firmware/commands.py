@@ -85,7 +85,10 @@ def _run(link, cmd_id, name, args):
         till.inbox.put(("call", settle))
     elif name == command.PAY_CONFIRM:
         confirmation = {"receipt": args["receipt"], "amount": args["amount"], "ref": args["ref"]}
+        confirmation["method"] = args["method"]
         till.inbox.put(("confirm", confirmation, reply))
+    elif name == command.PAYLATER:
+        till.inbox.put(("paylater", args, reply))
 
 
 def _configure(link, changes, reply):

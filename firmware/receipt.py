@@ -106,6 +106,8 @@ def sale(cfg, data, ts, copy=False):
         name = _METHOD_NAMES.get(p["method"], p["method"])
         if p.get("last4"):
             name += " **" + p["last4"]
+        if p.get("tenor"):
+            name += " %dbln" % p["tenor"]
         yield _line(pair(name, rupiah(p.get("tendered") or p["amount"]), cols))
         if p.get("change"):
             yield _line(pair("Kembali", rupiah(p["change"]), cols))

@@ -8,7 +8,8 @@ closed but not printed.
 
 Keypad (4x4: 0-9 * # A B C D):
     [qty *] plu A      add a product from the price list      [qty *] amount #   add an open amount
-    B                  to payment: 1 cash, 2 QRIS, 3 card, 4 down payment; C voids the sale
+    B                  to payment: 1 cash, 2 QRIS, 3 card, 4 down payment, 5 PayLater (paylater.py);
+                       C voids the sale
     cash: amount # (or # alone for the exact amount)          down payment: amount #
     C                  clear the entry, empty the cart, cancel a QRIS, leave a menu
     D 1 [no] #         reprint (no number: the last receipt)  D 2 no #   refund a receipt
@@ -86,7 +87,9 @@ class Till:
         self.discount = 0
         self.sale = None  # the open sale's totals, once journaled
         self.payments = []  # confirmed payment lines of the open sale
-        self.pending = None  # the QRIS payment waiting for confirmation
+        self.pending = None  # the QRIS or PayLater payment waiting for confirmation
+        self.link = None  # the MQTT link, when the terminal has one (PayLater asks the fleet through it)
+        self.pl_attempts = 0
         self.menu = None
         self.last_receipt = None
         self.qr_attempts = 0
@@ -155,18 +158,29 @@ class Till:
         elif kind == "confirm":
             await self.confirm(item[1], item[2] if len(item) > 2 else None)
         elif kind == "timeout":
-            if self.pending is not None and time.ticks_diff(self.pending["deadline"], time.ticks_ms()) <= 0:
-                self.end_qr("expired")
-                self.show("QRIS kedaluwarsa", "Pilih cara bayar")
+            p = self.pending
+            if p is not None and time.ticks_diff(p["deadline"], time.ticks_ms()) <= 0:
+                if p["method"] == "paylater":
+                    with Transient("paylater") as paylater:
+                        await paylater.end(self, "Waktu habis")
+                else:
+                    self.end_qr("expired")
+                    self.show("QRIS kedaluwarsa", "Pilih cara bayar")
         elif kind == "call":
             await item[1]()
+        elif kind == "paylater":  # the fleet's answer to a PayLater request: (args, reply)
+            with Transient("paylater") as paylater:
+                ok, detail = paylater.answer(self, item[1])
+            _answer(item[2], ok, None if ok else "rejected", detail)
 
     # -- keys ------------------------------------------------------------------------------------------
 
     async def key(self, k):
         state = self.state
-        if "0" <= k <= "9" and state in (IDLE, CART, TENDER, DOWN, MENU_INPUT):
-            if len(self.entry) < (_MAX_PHONE if self.menu == "5" and state == MENU_INPUT else _MAX_DIGITS):
+        paylater = state[:3] == "pl_"
+        if "0" <= k <= "9" and (state in (IDLE, CART, TENDER, DOWN, MENU_INPUT) or paylater):
+            phone = paylater or (self.menu == "5" and state == MENU_INPUT)
+            if len(self.entry) < (_MAX_PHONE if phone else _MAX_DIGITS):
                 self.entry += k
             self.show(self._prompt(), self.entry)
             return
@@ -188,12 +202,18 @@ class Till:
             self._key_menu(k)
         elif state == MENU_INPUT:
             await self._key_menu_input(k)
+        elif paylater:
+            with Transient("paylater") as pl:
+                await pl.key(self, k)
 
     def _prompt(self):
         return {
             TENDER: "Tunai (#=pas)",
             DOWN: "Jumlah DP",
             MENU_INPUT: "Nomor/jumlah",
+            "pl_phone": "HP pelanggan",
+            "pl_otp": "Kode OTP",
+            "pl_tenor": "Tenor (bulan)?",
         }.get(self.state, "Harga/PLU")
 
     def _take_entry(self):
@@ -254,6 +274,9 @@ class Till:
         elif k == "4":
             self.state = DOWN
             self.show("Jumlah DP", "< " + money.rupiah(outstanding))
+        elif k == "5":
+            with Transient("paylater") as paylater:
+                paylater.begin(self)
         elif k == "C":
             await self.void_sale("dibatalkan kasir")
 
@@ -365,11 +388,12 @@ class Till:
         self.record(ev.OPEN, self.sale)
         self.payments = []
         self.qr_attempts = 0
+        self.pl_attempts = 0
         self.state = PAY
         self._show_pay()
 
     def _show_pay(self):
-        self.show("Bayar " + money.rupiah(self._outstanding()), "1Tunai 2QRIS 3Krt 4DP")
+        self.show("Bayar " + money.rupiah(self._outstanding()), "1Tunai 2QRIS 3Krt 4DP 5PL")
 
     def _outstanding(self):
         paid = 0
@@ -448,7 +472,8 @@ class Till:
         data["qr"] = payload
         self.record(ev.PAYMENT, data)
         timeout = self.cfg["qris_timeout_s"]
-        self.pending = {"amount": amount, "ref": ref, "deadline": time.ticks_add(time.ticks_ms(), timeout * 1000)}
+        deadline = time.ticks_add(time.ticks_ms(), timeout * 1000)
+        self.pending = {"method": "qris", "amount": amount, "ref": ref, "deadline": deadline}
         self.state = AWAIT_QR
         self.show("Scan QRIS", money.rupiah(amount))
         now = self.board.now()
@@ -463,21 +488,30 @@ class Till:
         self.state = PAY
 
     async def confirm(self, c, reply=None):
-        """A QRIS (or pay link) confirmation: {receipt, amount, ref}; receipt and amount None = the pending one.
+        """A QRIS or PayLater confirmation: {receipt, amount, ref, method}; receipt and amount None = the
+        pending one, method None = qris.
 
         `reply(ok, error, detail)` answers whoever sent it. A confirmation with nothing pending is refused:
         the fleet turns such a payment into a fix-payment case, it is never silently dropped.
         """
         p = self.pending
-        if p is None or self.state != AWAIT_QR:
-            return _answer(reply, False, "rejected", "no QRIS payment is pending")
+        method = c.get("method") or "qris"
+        waiting = AWAIT_QR if method == "qris" else "pl_wait"
+        if p is None or p["method"] != method or self.state != waiting:
+            return _answer(reply, False, "rejected", "no %s payment is pending" % method)
         if c.get("receipt") not in (None, self.sale["receipt"]) or c.get("amount") not in (None, p["amount"]):
             return _answer(reply, False, "rejected", "receipt or amount differs from the pending payment")
-        line = {"method": "qris", "amount": p["amount"], "ref": c.get("ref") or p["ref"]}
+        line = {"method": method, "amount": p["amount"], "ref": c.get("ref") or p["ref"]}
+        if "tenor" in p:
+            line["tenor"] = p["tenor"]
         self.pending = None
         self._confirmed(line)
         _answer(reply, True, None, None)
-        await self.close_sale()
+        if self._outstanding():
+            self.state = PAY
+            self._show_pay()
+        else:
+            await self.close_sale()
 
     async def _card(self, amount):
         reader = self.board.card_reader

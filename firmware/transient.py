@@ -18,6 +18,8 @@ _DEPENDENCIES = (
     "protocol.state",
     "protocol.codec",
     "protocol.topics",
+    "protocol.request",
+    "paylater",
 )
 
 

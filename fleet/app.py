@@ -84,12 +84,16 @@ def create_app(
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
         """Liveness: the process answers, and which wire-contract version it speaks."""
-        return {
+        health: dict[str, Any] = {
             "status": "ok",
             "version": __version__,
             "protocol": protocol.VERSION,
             "refused_requests": dict(app.state.counters),
         }
+        service = getattr(app.state, "service", None)
+        if service is not None and service.requests is not None:  # terminals' PayLater requests, by outcome
+            health["terminal_requests"] = dict(service.requests.counters)
+        return health
 
     routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)
     for router in (*routers, pages.router, checkout.router):

@@ -13,6 +13,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 log = logging.getLogger("fleet.broker")
 
 
@@ -51,6 +54,19 @@ class BrokerAddress:
     @property
     def public_url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+
+def paho_client(broker: BrokerAddress, client_id: str, **options: Any) -> mqtt.Client:
+    """A paho client for the fleet's own connections to `broker`: its protocol and its credentials."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5 if broker.v5 else mqtt.MQTTv311,
+        **options,
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    return client
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -33,10 +33,15 @@ def _serve_app(args: argparse.Namespace) -> int:
         return 2
     _var_dir(settings.database_url)
     acquirer = _acquirer()
+    secret = settings.jwt_secret.get_secret_value()
     service = Service(
-        settings.database_url, settings.broker_url, ingest_workers=settings.ingest_workers, acquirer=acquirer
+        settings.database_url,
+        settings.broker_url,
+        ingest_workers=settings.ingest_workers,
+        acquirer=acquirer,
+        secret=secret,
     )
-    app = create_app(settings.jwt_secret.get_secret_value(), lifespan=service.lifespan, acquirer=acquirer)
+    app = create_app(secret, lifespan=service.lifespan, acquirer=acquirer)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -12,7 +12,7 @@ from fleet.auth import passwords
 from fleet.devices.models import Device
 from protocol import topics
 
-TERMINAL_PUBLISHES = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
+TERMINAL_PUBLISHES = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK, topics.REQ)
 
 
 async def issue_credentials(device: Device) -> str:

@@ -1,4 +1,5 @@
-"""The running service: API, broker (in-process or external), ingest workers and the command dispatcher.
+"""The running service: API, broker (in-process or external), ingest workers, the command dispatcher and,
+with a payment gateway, the payments jobs and the terminals' PayLater requests.
 
 `Service` is the app's lifespan: on start it applies migrations, connects the database, starts the
 in-process broker when no external one is configured, spawns the ingest workers as `fleet ingest`
@@ -23,6 +24,7 @@ from fleet.ingest.worker import READY
 from fleet.payments import refunds
 from fleet.payments import service as payments
 from fleet.payments.gateway import Acquirer
+from fleet.payments.requests import TerminalRequests
 from fleet.repairs import service as repairs
 
 log = logging.getLogger("fleet.service")
@@ -40,8 +42,11 @@ class Service:
         broker_port: int = 1883,
         housekeeping_every: float = 60,
         acquirer: Acquirer | None = None,
+        secret: str | None = None,
     ) -> None:
         self.acquirer = acquirer
+        self.secret = secret  # keys the PayLater OTP hashes (the API's JWT secret)
+        self.requests: TerminalRequests | None = None
         self.housekeeping_every = housekeeping_every
         self.database_url = database_url
         self.broker_url = broker_url
@@ -78,6 +83,9 @@ class Service:
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         if self.acquirer is not None:
             self._tasks.append(asyncio.create_task(self._payments()))
+            if self.secret:
+                self.requests = TerminalRequests(self.broker, self.acquirer, self.secret)
+                self._tasks.append(asyncio.create_task(self.requests.run(self._stop)))
         # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
         try:
             await asyncio.wait_for(self.ingest_ready.wait(), 60)

@@ -20,6 +20,7 @@ MODULES = {
     topics.EVENT: "event",
     topics.CMD: "command",
     topics.ACK: "ack",
+    topics.REQ: "request",
 }
 
 
@@ -36,6 +37,7 @@ MAX_BYTES = {
     topics.EVENT: 16384,
     topics.CMD: 4096,
     topics.ACK: 2048,
+    topics.REQ: 1024,
 }
 
 

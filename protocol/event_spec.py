@@ -42,6 +42,7 @@ PAYMENT_LINE = (
     ("token", s.STR, False, 1, 64),
     ("last4", s.STR, False, 4, 4),
     ("approval", s.STR, False, 1, 12),
+    ("tenor", s.INT, False, 1, 60),  # PayLater: the instalment months the customer chose (P4)
 )
 
 # A sale's cart and totals: journaled when the cashier moves to payment (OPEN), and again with the

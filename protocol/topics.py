@@ -2,7 +2,7 @@
 
     pos/v1/{serial}/{kind}
 
-Terminal -> fleet: hello, state, telemetry, event, ack.  Fleet -> terminal: cmd.
+Terminal -> fleet: hello, state, telemetry, event, ack, req.  Fleet -> terminal: cmd.
 The serial sits before the kind so that one broker ACL line (`pattern readwrite pos/v1/%u/#`) confines a
 terminal to its own subtree, and a terminal subscribes to exactly one topic (`pos/v1/{serial}/cmd`).
 """
@@ -15,6 +15,7 @@ TELEMETRY = "telemetry"
 EVENT = "event"
 CMD = "cmd"
 ACK = "ack"
+REQ = "req"
 
 # kind -> (direction, QoS, retained)
 KINDS = {
@@ -24,6 +25,7 @@ KINDS = {
     EVENT: ("up", 1, False),
     CMD: ("down", 1, False),
     ACK: ("up", 1, False),
+    REQ: ("up", 1, False),
 }
 
 SERIAL_MIN = 4

@@ -3,12 +3,26 @@
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
 from tools.mosquitto import free_port
 
 API_KEY, SECRET = "sk_test_" + "a" * 24, "whsec_" + "b" * 24
+T = TypeVar("T")
+
+
+def wait(predicate: Callable[[], T], timeout: float = 40, what: str = "") -> T:
+    """Poll `predicate` until it returns something true (a payment crossing services takes a moment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Gateway:

@@ -6,11 +6,9 @@ pay_confirm command, and completed there. A QRIS the cashier cancelled and the c
 becomes a fix-payment case; Biz Support resolves it and the terminal prints the replacement order.
 """
 
-import time
-
 import httpx
 from fleet_server import FleetServer
-from gateway_helpers import API_KEY, Gateway
+from gateway_helpers import API_KEY, Gateway, wait
 
 from tools import mosquitto, terminal, vterm
 
@@ -18,16 +16,6 @@ SERIALS = [vterm.serial_for(71, i) for i in range(2)]
 CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n" + "".join(
     f"{s},TKM-58,mpos,Toko QRIS,purchased,INV-{s},2026-10-01\n" for s in SERIALS
 )
-
-
-def wait(predicate, timeout: float = 30, what: str = ""):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_qris_confirmed_at_the_terminal_and_a_late_payment_becomes_a_resolved_fix_case(tmp_path):

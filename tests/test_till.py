@@ -194,3 +194,13 @@ def test_p2_cashier_asks_for_a_pay_link_for_the_rest_of_a_partly_paid_sale(tmp_p
     ]
     assert "Tagihan dikirim" in " ".join(terminal.display(dev))
     assert "Tidak ada tagihan" in " ".join(terminal.display(dev))  # the last sale was paid in full
+
+
+def test_p4_paylater_needs_the_fleet_and_a_terminal_without_a_connection_says_so(tmp_path):
+    # PayLater's steps are answered by the fleet (tests/test_paylater_e2e.py): offline, the cashier is
+    # told at once, nothing is journaled, and the sale is paid another way.
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, "1A B 5 081234567899# 1#")
+    assert "PayLater perlu | koneksi online" in terminal.display(dev)
+    assert [p["method"] for p in of_type(evs, "payment")] == ["cash"]
+    assert of_type(evs, "sale")[0]["status"] == "paid"

@@ -4,7 +4,8 @@ payment adapters, the demo and the tests.
     python -m tools.sandbox_gateway --port P --api-key K --webhook-url URL --webhook-secret S
 
 Merchant API (Authorization: Bearer K):
-    POST /v1/charges            {reference, amount, method, terminal?}: idempotent per reference
+    POST /v1/charges            {reference, amount, method, terminal?}: idempotent per reference; a
+                                paylater charge is approved and paid by the provider a second later
     GET  /v1/charges/{id}
     POST /v1/charges/{id}/cancel
     GET  /v1/settlements?date=YYYY-MM-DD      the day's settlement report (CSV)
@@ -75,8 +76,11 @@ class SmsIn(BaseModel):
 
 
 class Gateway:
-    def __init__(self, api_key: str, webhook_url: str, webhook_secret: str, attempts: int = 6) -> None:
+    def __init__(
+        self, api_key: str, webhook_url: str, webhook_secret: str, attempts: int = 6, paylater_approve_s: float = 1.0
+    ) -> None:
         self.api_key = api_key
+        self.paylater_approve_s = paylater_approve_s
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.attempts = attempts
@@ -119,6 +123,9 @@ class Gateway:
             }
             self.charges[charge_id] = charge
             self.by_reference[body.reference] = charge_id
+            if body.method == "paylater":
+                # The customer consented with the OTP: the provider approves the financing and pays.
+                self._later(self.paylater_approve_s, charge_id)
             return charge
 
         @app.get("/v1/charges/{charge_id}", dependencies=auth)
@@ -154,14 +161,7 @@ class Gateway:
 
         @app.post("/sandbox/charges/{charge_id}/pay")
         async def pay(charge_id: str) -> dict[str, Any]:
-            charge = self._charge(charge_id)
-            if charge["status"] == "succeeded":
-                return charge
-            charge["status"] = "succeeded"
-            charge["rrn"] = f"{secrets.randbelow(10**12):012d}"
-            charge["paid_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-            self._deliver({"type": "charge.succeeded", "data": dict(charge)})
-            return charge
+            return self._pay(self._charge(charge_id))
 
         @app.get("/sandbox/checkout/{charge_id}", response_class=HTMLResponse)
         async def checkout(charge_id: str) -> str:
@@ -187,6 +187,25 @@ class Gateway:
         if charge is None:
             raise HTTPException(404, "no such charge")
         return charge
+
+    def _pay(self, charge: dict[str, Any]) -> dict[str, Any]:
+        if charge["status"] == "succeeded":
+            return charge
+        charge["status"] = "succeeded"
+        charge["rrn"] = f"{secrets.randbelow(10**12):012d}"
+        charge["paid_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        self._deliver({"type": "charge.succeeded", "data": dict(charge)})
+        return charge
+
+    def _later(self, delay: float, charge_id: str) -> None:
+        async def approve() -> None:
+            await asyncio.sleep(delay)
+            if self.charges[charge_id]["status"] == "pending":  # not cancelled meanwhile
+                self._pay(self.charges[charge_id])
+
+        task = asyncio.create_task(approve())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _deliver(self, event: dict[str, Any]) -> None:
         event = {"id": "evt_" + secrets.token_hex(8), "created": int(time.time()), **event}

@@ -13,6 +13,8 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
     !battery=N          battery percent
     !sleep=MS           the cashier waits
     !idle               the cashier waits until the till has handled everything
+    !await_keys         the cashier waits for DIR/keys.txt (e.g. a code the customer reads out), types
+                        what it holds (keys and directives) and deletes it
 --cut-after-seq N cuts the power (a real SIGKILL) the moment journal record N is on flash.
 --drain: after the script, wait until the broker has acknowledged every journal record, then exit
 (exit status 3 if that has not happened within --drain-timeout seconds, default 120).
@@ -214,14 +216,7 @@ class Board:
     async def run(self, till, link=None):
         """Feed the scripted cashier to the till; return when the script is done (unless --stay/--drain)."""
         if self.script:
-            text = sys.stdin.read() if self.script == "-" else open(self.script).read()
-            for token in text.split():
-                if token[0] == "!":
-                    await self._directive(token[1:], till)
-                    continue
-                for k in token:
-                    await _until_idle(till, 300)
-                    till.inbox.put(("key", k))
+            await self._type(sys.stdin.read() if self.script == "-" else open(self.script).read(), till)
             await _until_idle(till, None)
         if self.drain and link is not None:
             waited = 0
@@ -235,6 +230,15 @@ class Board:
             link._save_cursor(True)
         while self.stay:
             await asyncio.sleep(1)
+
+    async def _type(self, text, till):
+        for token in text.split():
+            if token[0] == "!":
+                await self._directive(token[1:], till)
+                continue
+            for k in token:
+                await _until_idle(till, 300)
+                till.inbox.put(("key", k))
 
     async def _directive(self, text, till):
         name, _, value = text.partition("=")
@@ -259,6 +263,17 @@ class Board:
             await asyncio.sleep_ms(int(value))
         elif name == "idle":
             await _until_idle(till, None)
+        elif name == "await_keys":
+            path = self.dev + "/keys.txt"
+            while True:
+                try:
+                    with open(path) as f:
+                        text = f.read()
+                    break
+                except OSError:
+                    await asyncio.sleep_ms(50)
+            os.remove(path)
+            await self._type(text, till)
         else:
             raise ValueError("unknown script directive !" + text)
 

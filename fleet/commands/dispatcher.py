@@ -17,9 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from fleet.broker import BrokerAddress
+from fleet.broker import BrokerAddress, paho_client
 from fleet.commands import service
 from protocol import topics
 
@@ -44,13 +43,7 @@ class Dispatcher:
         self.clock = clock
         self.counters: Counter[str] = Counter()
         self.connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"fleet-commands-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5 if broker.v5 else mqtt.MQTTv311,
-        )
-        if broker.username:
-            self.client.username_pw_set(broker.username, broker.password)
+        self.client = paho_client(broker, f"fleet-commands-{uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda *args: self.connected.set()
         self.client.on_disconnect = lambda *args: self.connected.clear()
         self.client.reconnect_delay_set(1, 5)

@@ -121,12 +121,19 @@ class PayLaterSession(Model):
     offer: fields.JSONField[dict] = fields.JSONField(null=True)  # type: ignore[type-arg]
     tenor_months = fields.IntField(null=True)
     charge_ref = fields.CharField(max_length=64, null=True)
-    status = fields.CharField(max_length=12, default="otp_sent")  # otp_sent, offered, refused, confirmed
+    # otp_sent, offered, refused, confirmed, cancelled (at the terminal)
+    status = fields.CharField(max_length=12, default="otp_sent")
     created_by = fields.CharField(max_length=64)
     created_at = fields.DatetimeField()
+    # Started from a terminal (`req`): its name for the attempt, and the last request answered with its
+    # answer (a request delivered twice gets the same answer and changes nothing).
+    ref = fields.CharField(max_length=40, null=True)
+    last_request = fields.CharField(max_length=40, null=True)
+    last_answer: fields.JSONField[dict] = fields.JSONField(null=True)  # type: ignore[type-arg]
 
     class Meta:
         table = "paylater_session"
+        unique_together = (("serial", "ref"),)
 
 
 class BalanceEntry(Model):

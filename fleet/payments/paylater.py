@@ -1,5 +1,9 @@
 """PayLater sessions (P4): phone → OTP by SMS → the offer (tenors within the credit limit, a down payment
-above it, refusal for a bad history) → the chosen tenor → a charge for the financed amount."""
+above it, refusal for a bad history) → the chosen tenor → a charge for the financed amount.
+
+The same steps serve the API (the merchant's portal) and the terminal's keypad: a terminal asks on its
+`req` topic and `answer_terminal` makes the `paylater` command that answers it.
+"""
 
 import secrets
 from datetime import datetime, timedelta
@@ -10,7 +14,8 @@ from fleet.devices.models import Device
 from fleet.domain import paylater
 from fleet.payments import charges
 from fleet.payments.gateway import Acquirer
-from fleet.payments.models import PayLaterSession
+from fleet.payments.models import Charge, PayLaterSession
+from protocol import command, request
 
 AUTO_CANCEL = timedelta(minutes=30)  # the merchant's auto-cancel window (a setting per merchant to come)
 
@@ -20,7 +25,15 @@ def _otp(row: PayLaterSession) -> paylater.Otp:
 
 
 async def start(
-    acquirer: Acquirer, secret: str, device: Device, receipt: str, amount: int, phone: str, who: str, now: datetime
+    acquirer: Acquirer,
+    secret: str,
+    device: Device,
+    receipt: str,
+    amount: int,
+    phone: str,
+    who: str,
+    now: datetime,
+    ref: str | None = None,
 ) -> PayLaterSession:
     if not phone.startswith("+62"):
         raise Problem(422, "PayLater and its OTP serve Indonesian numbers (+62) only", type_="paylater", rule="P4")
@@ -40,6 +53,7 @@ async def start(
         otp_expires_at=otp.expires_at,
         created_by=who,
         created_at=now,
+        ref=ref,
     )
     await acquirer.send_sms(phone, f"Kode OTP PayLater Anda: {code}. Berlaku 5 menit. Jangan berikan ke siapa pun.")
     return row
@@ -87,3 +101,67 @@ async def confirm(acquirer: Acquirer, row: PayLaterSession, tenor: int, now: dat
     row.tenor_months, row.charge_ref, row.status = tenor, made["id"], "confirmed"
     await row.save()
     return row
+
+
+async def cancel(acquirer: Acquirer, row: PayLaterSession, now: datetime) -> None:
+    """The cashier gave up: the session ends; a charge already made is cancelled at the provider, or, when
+    it was paid meanwhile, becomes a fix-payment case (never a lost payment)."""
+    from fleet.payments import service
+
+    if row.status in ("refused", "cancelled"):
+        return
+    row.status = "cancelled"
+    await row.save()
+    charge = await Charge.get_or_none(reference=f"paylater:{row.id}")
+    if charge is not None:
+        await service.cancelled_at_terminal(acquirer, charge, now)
+
+
+async def answer_terminal(
+    acquirer: Acquirer, secret: str, device: Device, msg: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """Run one PayLater request from a terminal; returns the `paylater` command's args (None: no answer)."""
+    name, args = msg["req"], msg["args"]
+    ref = args["ref"]
+    row = await PayLaterSession.get_or_none(serial=device.serial, ref=ref)
+    if row is not None and row.last_request == msg["id"]:
+        return row.last_answer  # delivered twice: the same answer, nothing done again
+    answer: dict[str, Any] | None
+    try:
+        if name == request.PAYLATER_START:
+            if row is None:
+                who = f"terminal {device.serial}"
+                row = await start(
+                    acquirer, secret, device, args["receipt"], args["amount"], args["phone"], who, now, ref
+                )
+            answer = {"step": command.PL_OTP}
+        elif row is None:
+            answer = {"step": command.PL_FAILED, "detail": "no PayLater session with this ref"}
+        elif name == request.PAYLATER_OTP:
+            answer = _after_otp(row, await verify(acquirer, secret, row, args["code"], now))
+        elif name == request.PAYLATER_TENOR:
+            row = await confirm(acquirer, row, args["tenor"], now)
+            answer = {"step": command.PL_CHARGED, "financed": row.offer["financed"] if row.offer else None}
+        else:
+            await cancel(acquirer, row, now)
+            answer = None
+    except Problem as e:  # a foreign number, too many codes, the window passed, a tenor not offered
+        answer = {"step": command.PL_FAILED, "detail": e.detail[:80]}
+    if answer is not None:
+        answer = {"ref": ref, **{k: v for k, v in answer.items() if v is not None}}
+    if row is not None:
+        row.last_request, row.last_answer = msg["id"], answer  # type: ignore[assignment]
+        await row.save()
+    return answer
+
+
+def _after_otp(row: PayLaterSession, outcome: str) -> dict[str, Any]:
+    if outcome == "wrong":
+        return {"step": command.PL_WRONG, "left": max(0, paylater.OTP_ATTEMPTS - row.otp_attempts)}
+    if outcome != "ok":
+        return {"step": command.PL_FAILED, "detail": f"the code is {outcome}"}
+    offer = row.offer or {}
+    if row.status != "offered":
+        return {"step": command.PL_REFUSED, "detail": str(offer.get("reason", "refused"))[:80]}
+    plans = [{"tenor": p["tenor_months"], "instalment": p["instalment"]} for p in offer["plans"]]
+    return {"step": command.PL_OFFER, "down": offer["down_payment"], "financed": offer["financed"], "plans": plans}

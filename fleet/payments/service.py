@@ -89,13 +89,21 @@ class TerminalPayments:
                 )
         elif status in ("cancelled", "expired"):
             charge = await Charge.get_or_none(reference=reference(serial, data["ref"]))
-            if charge is not None and charge.terminal_state == "waiting":
-                charge.terminal_state, charge.updated_at = "cancelled", now
-                await charge.save()
-                if charge.status == "pending" and charge.provider_ref:
-                    await self.acquirer.cancel(charge.provider_ref)
-                elif charge.status == "succeeded":  # paid meanwhile, and the cashier had given up
-                    await open_case(charge, "late_payment", "cancelled_at_terminal", now)
+            if charge is not None:
+                await cancelled_at_terminal(self.acquirer, charge, now)
+
+
+async def cancelled_at_terminal(acquirer: Acquirer, charge: Charge, now: datetime) -> None:
+    """The cashier gave up on a charge: cancel it at the acquirer, or, when the customer paid meanwhile,
+    open a fix-payment case. Once only: later news of the same cancel changes nothing."""
+    if charge.terminal_state != "waiting":
+        return
+    charge.terminal_state, charge.updated_at = "cancelled", now
+    await charge.save()
+    if charge.status == "pending" and charge.provider_ref:
+        await acquirer.cancel(charge.provider_ref)
+    elif charge.status == "succeeded":  # paid meanwhile, and the cashier had given up
+        await open_case(charge, "late_payment", "cancelled_at_terminal", now)
 
 
 async def accept_webhook(acquirer: Acquirer, headers: dict[str, str], body: bytes, now: datetime) -> str:

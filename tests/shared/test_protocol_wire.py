@@ -4,7 +4,7 @@ import json
 import random
 
 import golden
-from protocol import ack, codec, command, errors, event, hello, state, telemetry, topics
+from protocol import ack, codec, command, errors, event, hello, request, state, telemetry, topics
 from protocol.errors import ProtocolError
 
 SERIAL = "TKM-58-000123"
@@ -57,6 +57,9 @@ def test_builders_produce_messages_the_validators_accept():
         ),
         topics.CMD: command.build(SERIAL, 1795000000, "c-1", command.SET_CLOCK, {"time": 1795000000}),
         topics.ACK: ack.build(SERIAL, 1795000000, "c-1", False, ack.REJECTED, "x" * 300),
+        topics.REQ: request.build(
+            SERIAL, 1795000000, "r-1", request.PAYLATER_TENOR, {"ref": "A1-000001/P1", "tenor": 3}
+        ),
     }
     for kind in built:
         msg = built[kind]
