@@ -6,6 +6,8 @@ pay_confirm command, and completed there. A QRIS the cashier cancelled and the c
 becomes a fix-payment case; Biz Support resolves it and the terminal prints the replacement order.
 """
 
+import time
+
 import httpx
 from fleet_server import FleetServer
 from gateway_helpers import API_KEY, Gateway, wait
@@ -251,3 +253,75 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
                 proc.wait()
             gateway.stop()
             smtp.stop()
+
+
+CARD_SERIALS = [vterm.serial_for(73, i) for i in range(2)]
+
+
+def test_card_payments_are_captured_through_the_card_adapter_and_reconcile(tmp_path):
+    # The reader of terminal 0 authorizes at the acquirer's card host (the sandbox gateway), as an approved
+    # reader does over its own link; terminal 1's reader approves without the host ever seeing it.
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
+        gateway = Gateway(f"{fleet.base}/payments/webhooks/sandbox").start()
+        fleet.env |= gateway.env()
+        procs = []
+        try:
+            csv_text = (
+                CSV.splitlines()[0]
+                + "\n"
+                + "".join(f"{s},TKM-58,mpos,Toko Kartu,purchased,INV-{s},2026-10-01\n" for s in CARD_SERIALS)
+            )
+            (tmp_path / "devices.csv").write_text(csv_text)
+            assert fleet.cli("import-devices", "devices.csv").returncode == 0
+            made = fleet.cli("create-user", "ops", "--role", "biz_support", FLEET_NEW_USER_PASSWORD="ops-pass-123")
+            assert made.returncode == 0
+            with fleet:
+                token = fleet.token("ops", "ops-pass-123")
+                config = {"tax_inclusive": True}
+                devs = [vterm.provision(tmp_path / "terminals", broker.url, 73, i, config) for i in range(2)]
+                (devs[0] / "card_host.txt").write_text(gateway.url)
+                # Terminal 0: a card sale, then a card the issuer declines (the sandbox declines Rp ...13),
+                # and that sale paid in cash.
+                procs.append(vterm.start(devs[0], "1A B 3 113# B 3 1#", stay=True))
+                procs.append(vterm.start(devs[1], "3A B 3", stay=True))
+
+                def charges() -> list[dict]:
+                    return fleet.request("GET", "/payments/charges", token=token)[1]
+
+                captured = wait(
+                    lambda: [c for c in charges() if c["serial"] == CARD_SERIALS[0]], what="the card capture"
+                )[0]
+
+                def sales() -> list[dict]:
+                    return [m["data"] for _, m in terminal.journal_records(devs[0]) if m["type"] == "sale"]
+
+                first, declined = wait(lambda: sales() if len(sales()) == 2 else None, what="both sales")
+                card = first["payments"][0]
+                assert card["method"] == "card" and set(card) == {"method", "amount", "token", "last4", "approval"}
+                assert (captured["method"], captured["status"], captured["amount"]) == (
+                    "card",
+                    "succeeded",
+                    card["amount"],
+                )
+                assert captured["reference"] == f"{CARD_SERIALS[0]}:{card['token']}"
+                assert declined["total"] == 113 and [p["method"] for p in declined["payments"]] == ["cash"]
+                assert "Kartu ditolak" in " ".join(terminal.display(devs[0]))
+
+                # Terminal 1's "approval" is unknown to the acquirer: the order stands, no money comes, a case.
+                case = wait(lambda: fleet.request("GET", "/payments/fix-cases", token=token)[1], what="the case")[0]
+                assert (case["serial"], case["reason"]) == (CARD_SERIALS[1], "not_authorized")
+                [refused] = [c for c in charges() if c["serial"] == CARD_SERIALS[1]]
+                assert refused["status"] == "refused"
+
+                # The day's settlement (fetched from the gateway) matches the captured card payment.
+                today = time.strftime("%Y-%m-%d", time.gmtime())
+                status, run = fleet.request("POST", f"/payments/reconciliations?date={today}", None, token)
+                assert status == 201, run
+                assert (run["settled"], run["matched"], run["unmatched"]) == (1, 1, 0)
+                assert run["unsettled"] == 1  # terminal 1's card payment: nothing settled it
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            gateway.stop()

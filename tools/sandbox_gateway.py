@@ -11,6 +11,11 @@ Merchant API (Authorization: Bearer K):
     GET  /v1/settlements?date=YYYY-MM-DD      the day's settlement report (CSV)
     POST /v1/sms                {to, text}: the SMS adapter's carrier (sandboxed: kept, not sent)
     GET  /v1/paylater/customers/{phone}       a PayLater customer's credit limit and history
+    POST /v1/card/captures      {token, approval, amount, reference, terminal}: capture a card payment the
+                                reader authorized (refused when the host never authorized it so); it
+                                then settles like any charge, idempotent per reference
+Card host (what an approved card reader talks to over its own link; no card data ever reaches the fleet):
+    POST /reader/v1/authorizations  {amount, terminal}: approve (or decline an amount ending in 13)
 Sandbox controls (what a customer or the network would do):
     POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
     GET  /sandbox/checkout/{id}               the hosted checkout page a pay link sends the customer to
@@ -69,6 +74,21 @@ class ChargeIn(BaseModel):
     terminal: str | None = Field(default=None, max_length=32)
 
 
+class CardAuthorizationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: int = Field(ge=1, le=10**12)
+    terminal: str = Field(min_length=1, max_length=32)
+
+
+class CardCaptureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=64)
+    approval: str = Field(min_length=1, max_length=12)
+    amount: int = Field(ge=1, le=10**12)
+    reference: str = Field(min_length=1, max_length=96)
+    terminal: str = Field(min_length=1, max_length=32)
+
+
 class SmsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: str = Field(pattern=r"^\+62\d{8,13}$")  # the carrier only serves Indonesian numbers
@@ -87,6 +107,7 @@ class Gateway:
         self.charges: dict[str, dict[str, Any]] = {}
         self.by_reference: dict[str, str] = {}
         self.sms: list[dict[str, Any]] = []
+        self.card_authorizations: dict[str, dict[str, Any]] = {}  # by token
         self.deliveries: list[dict[str, Any]] = []  # (event id, attempts, status) for inspection
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -142,7 +163,11 @@ class Gateway:
         @app.get("/v1/settlements", dependencies=auth)
         async def settlements(on: date = Query(alias="date")) -> Response:  # noqa: B008
             day = on.isoformat()
-            rows = [c for c in self.charges.values() if c["status"] == "succeeded" and c["paid_at"][:10] == day]
+            rows = [
+                {**c, "charge_id": c["id"]}
+                for c in self.charges.values()
+                if c["status"] == "succeeded" and c["paid_at"][:10] == day
+            ]
             return Response(settlement_csv(rows), media_type="text/csv")
 
         @app.post("/v1/sms", status_code=202, dependencies=auth)
@@ -158,6 +183,44 @@ class Gateway:
                 raise HTTPException(404, "PayLater serves Indonesian numbers only")
             limit = 500_000 if phone.endswith("9") else 2_000_000
             return {"phone": phone, "credit_limit": limit, "history_ok": not phone.endswith("0")}
+
+        @app.post("/reader/v1/authorizations", status_code=201)
+        async def card_authorize(body: CardAuthorizationIn) -> dict[str, Any]:
+            if body.amount % 100 == 13:
+                raise HTTPException(402, "declined by the issuer")
+            token = "tok_" + secrets.token_hex(8)
+            answer = {"token": token, "last4": "4242", "approval": f"{secrets.randbelow(10**6):06d}"}
+            self.card_authorizations[token] = {**answer, "amount": body.amount, "terminal": body.terminal}
+            return answer
+
+        @app.post("/v1/card/captures", status_code=201, dependencies=auth)
+        async def card_capture(body: CardCaptureIn) -> dict[str, Any]:
+            existing = self.by_reference.get(body.reference)
+            if existing:
+                return self.charges[existing]
+            authorized = self.card_authorizations.get(body.token)
+            if authorized is None or authorized["approval"] != body.approval:
+                raise HTTPException(404, "no such authorization")
+            if authorized["amount"] != body.amount or authorized["terminal"] != body.terminal:
+                raise HTTPException(409, "the authorization was for another amount or terminal")
+            if authorized.get("captured"):
+                raise HTTPException(409, "already captured under another reference")
+            authorized["captured"] = True
+            charge_id = "ch_" + secrets.token_hex(8)
+            charge = {
+                "id": charge_id,
+                "reference": body.reference,
+                "amount": body.amount,
+                "method": "card",
+                "terminal": body.terminal,
+                "status": "succeeded",
+                "rrn": f"{secrets.randbelow(10**12):012d}",
+                "paid_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created": int(time.time()),
+            }
+            self.charges[charge_id] = charge
+            self.by_reference[body.reference] = charge_id
+            return charge
 
         @app.post("/sandbox/charges/{charge_id}/pay")
         async def pay(charge_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
 
 import asyncio
 import gc
+import json
 import os
 import sys
 import time
@@ -108,19 +109,52 @@ class SimDisplay:
 
 
 class SimCardReader:
-    """An approved external card reader: answers with a token, the last 4 digits and an approval code."""
+    """An approved external card reader: answers with a token, the last 4 digits and an approval code.
+
+    With DIR/card_host.txt (the acquirer's card host, e.g. the sandbox gateway's http://HOST:PORT) it
+    authorizes there over its own link, as a real reader does, so the fleet can capture the payment;
+    without one it approves locally. A scripted `!card=decline` declines before anything is sent.
+    """
 
     def __init__(self, board):
         self.board = board
         self.answers = []
+        try:
+            with open(board.dev + "/card_host.txt") as f:
+                self.host = f.read().strip()
+        except OSError:
+            self.host = None
 
     async def charge(self, amount, reference):
         await asyncio.sleep_ms(10)
         answer = self.answers.pop(0) if self.answers else "approve"
         if answer != "approve":
             return None
+        if self.host:
+            return await self._authorize(amount)
         token = "tok_%08x" % int.from_bytes(self.board.random(4), "big")
         return {"token": token, "last4": "4242", "approval": "%06X" % (amount % 0xFFFFFF)}
+
+    async def _authorize(self, amount):
+        host, _, port = self.host.split("://", 1)[1].partition(":")
+        with open(self.board.flash_root + "/identity.json") as f:
+            terminal = json.load(f)["serial"]
+        body = json.dumps({"amount": amount, "terminal": terminal})
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port or 80))
+            head = "POST /reader/v1/authorizations HTTP/1.0\r\nHost: %s\r\n" % host
+            head += "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            writer.write(head.encode() + body.encode())
+            await writer.drain()
+            answer = await reader.read(-1)
+            writer.close()
+            await writer.wait_closed()
+        except OSError:
+            return None  # the reader cannot reach its host: declined, the cashier picks another way
+        status = answer.split(b" ", 2)[1]
+        if status != b"201":
+            return None
+        return json.loads(answer.split(b"\r\n\r\n", 1)[1])
 
 
 class Board:

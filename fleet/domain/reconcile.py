@@ -24,7 +24,7 @@ class Settled:
 class Recorded:
     key: str  # the event's idempotency key
     terminal: str
-    ref: str  # the payment line's ref: the RRN for QRIS, the reader's approval for cards
+    ref: str  # the payment line's ref: the RRN for QRIS; for a card, its capture reference (serial:token)
     amount: int
     at: datetime
 

@@ -2,9 +2,11 @@
 they would to a real one. The sandbox (tools/sandbox_gateway.py) is the gateway in the demo and tests.
 
 Implemented: the acquirer (QRIS charges by reference, pay-link charges with the gateway's hosted
-checkout, cancel, the settlement report), the webhook signature check, and the SMS carrier. Card
-payments never reach the fleet (the terminal's approved reader keeps the token). PayLater: the customer's
-credit data and charges for the financed amount.
+checkout, cancel, the settlement report), the webhook signature check, and the SMS carrier. Cards: the
+terminal's approved reader authorizes with the acquirer's card host over its own link (no card data
+reaches the terminal's firmware or the fleet); the card adapter captures each authorization the terminal
+reports (token, approval, amount), so it settles and reconciles like any charge. PayLater: the
+customer's credit data and charges for the financed amount.
 """
 
 import hashlib
@@ -14,6 +16,10 @@ from datetime import date
 from typing import Any, Protocol
 
 import httpx
+
+
+class CaptureRefused(ValueError):
+    """The acquirer will not capture a card payment: it never authorized that token, amount or terminal."""
 
 
 class WebhookRefused(ValueError):
@@ -30,6 +36,9 @@ class Acquirer(Protocol):
     async def settlement(self, day: date) -> str: ...
     async def send_sms(self, to: str, text: str) -> None: ...
     async def paylater_customer(self, phone: str) -> dict[str, Any]: ...
+    async def capture_card(
+        self, token: str, approval: str, amount: int, reference: str, terminal: str
+    ) -> dict[str, Any]: ...
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None: ...
 
 
@@ -77,6 +86,20 @@ class SandboxGateway:
             answer.raise_for_status()
             customer: dict[str, Any] = answer.json()
             return customer
+
+    async def capture_card(
+        self, token: str, approval: str, amount: int, reference: str, terminal: str
+    ) -> dict[str, Any]:
+        """The card adapter: capture what the terminal's reader authorized; CaptureRefused when the acquirer
+        has no such authorization (404) or one for another amount or terminal (409)."""
+        body = {"token": token, "approval": approval, "amount": amount, "reference": reference, "terminal": terminal}
+        async with self._client() as client:
+            answer = await client.post("/v1/card/captures", json=body)
+            if answer.status_code in (404, 409):
+                raise CaptureRefused(str(answer.json().get("detail", answer.status_code)))
+            answer.raise_for_status()
+            charge: dict[str, Any] = answer.json()
+            return charge
 
     def verify(self, headers: dict[str, str], body: bytes, now: int) -> None:
         """HMAC-SHA256 over "{timestamp}.{raw body}", and the timestamp within the replay window."""

@@ -18,7 +18,8 @@ class Charge(Model):
     receipt = fields.CharField(max_length=24)
     method = fields.CharField(max_length=12)
     amount = fields.BigIntField()
-    status = fields.CharField(max_length=12, default="pending")  # pending, succeeded, cancelled
+    # pending, succeeded, cancelled; refused: a card capture the acquirer would not make (a case)
+    status = fields.CharField(max_length=12, default="pending")
     # What the terminal knows: waiting (the QR is shown), cancelled (the cashier gave up), confirmed (it
     # completed the sale on our command), refused (it would not: a fix-payment case).
     terminal_state = fields.CharField(max_length=12, default="waiting")

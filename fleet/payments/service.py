@@ -25,7 +25,7 @@ from fleet.devices.models import Device
 from fleet.domain import reconcile
 from fleet.ingest.models import Event
 from fleet.payments import charges, paylinks
-from fleet.payments.gateway import Acquirer, WebhookRefused
+from fleet.payments.gateway import Acquirer, CaptureRefused, WebhookRefused
 from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, Reconciliation, WebhookEvent
 from protocol import command
 
@@ -53,6 +53,8 @@ class TerminalPayments:
                 await self._paylink(row.serial, data, now)
             elif data.get("method") == "qris" and data.get("ref"):
                 await self._follow(row.serial, data, now)
+            elif data.get("method") == "card" and data.get("status") == "confirmed" and data.get("token"):
+                await self._capture(row.serial, data, now)
             self.after_id = row.id
         await follow_confirmations(now)
         return len(rows)
@@ -91,6 +93,32 @@ class TerminalPayments:
             charge = await Charge.get_or_none(reference=reference(serial, data["ref"]))
             if charge is not None:
                 await cancelled_at_terminal(self.acquirer, charge, now)
+
+    async def _capture(self, serial: str, data: dict[str, Any], now: datetime) -> None:
+        """A card payment the terminal's reader authorized: captured once per token, so it settles. One the
+        acquirer never authorized becomes a case for Biz Support: the order stands, no money will come."""
+        ref = reference(serial, data["token"])
+        if await Charge.exists(reference=ref):
+            return
+        made: dict[str, Any] = {"id": None}
+        try:
+            made = await self.acquirer.capture_card(
+                data["token"], str(data.get("approval", "")), data["amount"], ref, serial
+            )
+        except CaptureRefused as e:
+            log.warning("card payment %s of %s not captured: %s", data["receipt"], serial, e)
+        receipt, amount = data["receipt"], data["amount"]
+        charge = await charges.follow(self.acquirer.name, made, ref, serial, receipt, "card", amount, now)
+        charge.terminal_state = "confirmed"  # the terminal took the payment when the reader approved it
+        if made["id"] is None:
+            charge.status = "refused"
+            await charge.save()
+            await open_case(charge, "card_capture", "not_authorized", now)
+            return
+        charge.status, charge.rrn = "succeeded", str(made.get("rrn"))[:32]
+        charge.paid_at = datetime.fromisoformat(made["paid_at"]) if made.get("paid_at") else now
+        await charge.save()
+        await credit_merchant(charge, now)
 
 
 async def cancelled_at_terminal(acquirer: Acquirer, charge: Charge, now: datetime) -> None:
@@ -139,15 +167,7 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
     charge.paid_at = datetime.fromisoformat(str(data["paid_at"])) if data.get("paid_at") else now
     charge.updated_at = now
     await paylinks.on_paid(charge, now)  # P3: the order is Paid now
-    device = await Device.get_or_none(serial=charge.serial)
-    if device is not None and device.merchant_id is not None:  # type: ignore[attr-defined]
-        # The money reaches the merchant's balance, from which after-sale refunds are paid (RF5).
-        await BalanceEntry.create(
-            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
-            amount=charge.amount,
-            reason=f"payment {charge.reference}",
-            at=now,
-        )
+    device = await credit_merchant(charge, now)
     if charge.terminal_state == "waiting":
         if device is None:
             await charge.save()
@@ -161,6 +181,20 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
     await charge.save()
     await open_case(charge, "late_payment", "cancelled_at_terminal", now)
     return "case"
+
+
+async def credit_merchant(charge: Charge, now: datetime) -> Device | None:
+    """The money reaches the merchant's balance, from which after-sale refunds are paid (RF5). Returns the
+    charge's terminal, when registered."""
+    device = await Device.get_or_none(serial=charge.serial)
+    if device is not None and device.merchant_id is not None:  # type: ignore[attr-defined]
+        await BalanceEntry.create(
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            amount=charge.amount,
+            reason=f"payment {charge.reference}",
+            at=now,
+        )
+    return device
 
 
 async def follow_confirmations(now: datetime) -> int:
@@ -268,10 +302,12 @@ async def recorded_payments(day: date) -> list[reconcile.Recorded]:
     out = []
     for r in rows:
         data = r["data"] or {}
-        if data.get("status") == "confirmed" and data.get("method") != "cash" and data.get("ref"):
-            out.append(
-                reconcile.Recorded(r["key"], r["serial"], str(data["ref"]), int(data["amount"]), r["device_time"])
-            )
+        if data.get("status") != "confirmed" or data.get("method") == "cash":
+            continue
+        # QRIS and the like carry the provider's RRN; a card payment is known by its capture reference.
+        ref = data.get("ref") or (reference(r["serial"], data["token"]) if data.get("token") else None)
+        if ref:
+            out.append(reconcile.Recorded(r["key"], r["serial"], str(ref), int(data["amount"]), r["device_time"]))
     return out
 
 
