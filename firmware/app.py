@@ -1,18 +1,27 @@
 """Wires the board, configuration, journal, printer and till together and runs them."""
 
 import asyncio
+import gc
 
 import config
 import identity
 from journal import Journal
+from micropython import const
 from printer import Printer
 from till import Till
 
 from protocol.event import FAULT
 
+GC_EVERY = const(4096)
+
 
 async def start(board):
     """Build the till from what is on flash and recover the sale a power cut may have left in flight."""
+    # Collect after every GC_EVERY bytes allocated rather than only when the heap is full: garbage is
+    # then freed while it is young, new objects reuse low holes, and the top of the heap stays in large
+    # free runs for the QR bitmaps and journal records (tools.bench_firmware: data peak 41.7 -> 34 KB
+    # with the link's two-task loop; receipts render about 40% slower, still well under a millisecond).
+    gc.threshold(GC_EVERY)
     ident = identity.load(board.flash_root)
     cfg = config.load(board.flash_root)
 
@@ -32,15 +41,7 @@ async def start(board):
 
         link = Link(board, till, ident, config.read_json(board.flash_root + "/credentials.json", {}))
         till.link = link
-    hook = getattr(board, "after_append", None)
-
-    def appended(seq):
-        if link is not None:
-            link.wake()
-        if hook is not None:
-            hook(seq)
-
-    journal.after_append = appended
+    journal.after_append = getattr(board, "after_append", None)  # the link polls the journal itself
     return till, link
 
 

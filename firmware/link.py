@@ -12,10 +12,13 @@
 - Telemetry: a heartbeat every `heartbeat_s` (config); faults (paper out, low battery, crash reboot) are
   journaled events and go through the outbox at once.
 - Commands: handled by commands.py, loaded when one arrives.
+- Two coroutines in all (the client's reader and `run()`'s loop, which wakes every _TICK_MS): tasks,
+  events and timeouts cost heap a 128 KB device does not have to spare (BRIEF §5).
 Code used now and then (hello, telemetry, commands) is imported for the moment and dropped (transient.py).
 """
 
 import asyncio
+import time
 
 import config
 from micropython import const
@@ -28,6 +31,7 @@ from protocol import event as ev
 FIRMWARE = "1.0.0"
 WINDOW = const(8)
 CURSOR_EVERY = const(16)
+_TICK_MS = const(50)
 _LOW_BATTERY = const(15)
 
 
@@ -61,37 +65,64 @@ class Link:
             rand=board.randint,
             max_backoff=till.cfg["reconnect_max_s"],
         )
-        self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_puback = self._on_puback
-        self._wake = asyncio.Event()
         self._pids = {}  # pid -> seq of records in flight
         self._acked = set()  # acknowledged seqs beyond the contiguous prefix
         self._done = self.journal.cursor  # highest seq of the acknowledged contiguous prefix
         self._sent = self._done  # highest seq published on this connection
         self._high = self._done  # highest seq ever published since boot (for DUP)
         self._low_battery = False
+        self._counters = None
+        self._announced = 0  # the client's connection number last announced (hello, state, subscribe)
         self.malformed = 0  # commands refused as malformed
 
-    def wake(self, _seq=None):
-        self._wake.set()
+    def up(self):
+        """Connected, announced and subscribed: requests and answers can flow."""
+        return self.client.connected.is_set() and self._announced == self.client.connects
 
     def pending(self):
         """Records not yet acknowledged by the broker."""
         return self.journal.next_seq - 1 - self._done
 
     async def run(self):
-        await asyncio.gather(self.client.run(), self._outbox(), self._heartbeat())
+        """Two coroutines in all: the client's reader (connect, read, reconnect) and this loop, which
+        announces each new connection, keeps it alive, drains the outbox and sends the heartbeat. Each
+        wakes on a short sleep rather than on events and timeouts, which would cost tasks (heap)."""
+        asyncio.create_task(self.client.run())
+        client = self.client
+        beat = time.ticks_ms()
+        while True:
+            await asyncio.sleep_ms(_TICK_MS)
+            if time.ticks_diff(time.ticks_ms(), beat) >= 0:
+                beat = time.ticks_add(time.ticks_ms(), self.till.cfg["heartbeat_s"] * 1000)
+                self._wear_and_battery()
+                beat_now = True
+            else:
+                beat_now = False
+            if not client.connected.is_set():
+                continue
+            try:
+                if self._announced != client.connects:
+                    await self._on_connect()
+                    beat_now = True  # the first heartbeat goes out as soon as a connection is up
+                await client.tick()
+                if beat_now:
+                    await self._heartbeat()
+                await self._drain()
+            except Exception:  # the connection broke mid-way: the client reconnects, and this starts over
+                pass
 
     # -- connect ---------------------------------------------------------------------------------------
 
-    async def _on_connect(self, session_present):
+    async def _on_connect(self):
+        connects = self.client.connects
         with Transient("session") as session:  # runs once a connection: its code is not kept
             await session.announce(self)
         self._pids = {}
         self._acked = set()
         self._sent = self._done
-        self._wake.set()
+        self._announced = connects
 
     async def goodbye(self):
         """Leave on purpose: retained state offline (a clean disconnect suppresses the last will)."""
@@ -105,38 +136,29 @@ class Link:
 
     # -- outbox ----------------------------------------------------------------------------------------
 
-    async def _outbox(self):
-        while True:
-            await self.client.connected.wait()
-            try:
-                await self._drain()
-            except Exception:  # the connection broke mid-publish: wait for the next one
-                await asyncio.sleep_ms(100)
-
     async def _drain(self):
+        """Publish what the journal holds past what was sent, at most WINDOW in flight, not while the
+        printer prints (the heap is the printer's then)."""
         journal = self.journal
-        while self.client.connected.is_set():
-            self._save_cursor(False)
-            if self._sent + 1 >= journal.next_seq:
-                self._save_cursor(True)
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), 1)
-                except asyncio.TimeoutError:
-                    pass
-                continue
-            for seq, payload in journal.records(self._sent + 1):
-                while self.client.inflight() >= WINDOW or self.till.printer.printing:
-                    await asyncio.sleep_ms(5)
-                    if not self.client.connected.is_set():
-                        return
-                pid = await self.client.publish(
-                    topics.topic(self.serial, topics.EVENT), payload, 1, dup=seq <= self._high
-                )
+        self._save_cursor(False)
+        if self._sent + 1 >= journal.next_seq:
+            self._save_cursor(True)
+            return
+        client = self.client
+        if client.inflight() >= WINDOW or self.till.printer.printing:
+            return
+        records = journal.records(self._sent + 1)
+        try:
+            for seq, payload in records:
+                pid = await client.publish(topics.topic(self.serial, topics.EVENT), payload, 1, dup=seq <= self._high)
                 self._pids[pid] = seq
                 self._sent = seq
                 if seq > self._high:
                     self._high = seq
+                if client.inflight() >= WINDOW or self.till.printer.printing:
+                    return
+        finally:
+            records.close()  # its segment file is closed now, not when the collector finds it
 
     def _on_puback(self, pid):
         seq = self._pids.pop(pid, None)
@@ -177,32 +199,20 @@ class Link:
                 reboot_reason=board.boot_reason,
             )
 
-    async def _heartbeat(self):
+    def _wear_and_battery(self):
         printer = self.till.printer
-        saved = None
-        while True:
-            counters = [printer.lines, printer.cuts]
-            if counters != saved:  # lifetime wear counters, at most once a heartbeat
-                config.write_json(self.board.flash_root + "/counters.json", counters)
-                saved = counters
-            battery = self.board.battery()[0]
-            low = battery is not None and battery < _LOW_BATTERY
-            if low != self._low_battery:
-                self._low_battery = low
-                self.till.record(ev.FAULT, {"code": "low_battery", "active": low})
-            interval = self.till.cfg["heartbeat_s"]
-            if not self.client.connected.is_set():
-                try:  # the first heartbeat goes out as soon as a connection is up
-                    await asyncio.wait_for(self.client.connected.wait(), interval)
-                except asyncio.TimeoutError:
-                    continue
-            try:
-                await self.client.publish(
-                    topics.topic(self.serial, topics.TELEMETRY), codec.encode(self.telemetry()), 0
-                )
-            except Exception:
-                pass
-            await asyncio.sleep(interval)
+        counters = [printer.lines, printer.cuts]
+        if counters != self._counters:  # lifetime wear counters, at most once a heartbeat
+            config.write_json(self.board.flash_root + "/counters.json", counters)
+            self._counters = counters
+        battery = self.board.battery()[0]
+        low = battery is not None and battery < _LOW_BATTERY
+        if low != self._low_battery:
+            self._low_battery = low
+            self.till.record(ev.FAULT, {"code": "low_battery", "active": low})
+
+    async def _heartbeat(self):
+        await self.client.publish(topics.topic(self.serial, topics.TELEMETRY), codec.encode(self.telemetry()), 0)
 
     def _on_message(self, topic, payload):
         with Transient("commands") as commands:

@@ -2,7 +2,9 @@
 
 The connection comes from `open_connection(host, port)` handed in by the board (a TLS-wrapping one for
 mqtts), so the client never touches Wi-Fi or sockets itself, and nothing here blocks the till: every wait
-is an await. QoS 1 publishes are tracked by packet id; a PUBACK that does not come within `ack_timeout`
+is an await. One task, `run()`, connects and reads; the owner publishes from its own task and calls
+`tick()` now and then for the keepalive, so the client costs one coroutine and no timers (a device heap
+is small). QoS 1 publishes are tracked by packet id; a PUBACK that does not come within `ack_timeout`
 means the connection is dead: it is dropped and the caller republishes with DUP after reconnecting.
 Anything malformed from the broker (bad lengths, huge remaining length, unknown packet, truncated frame
 that stalls) ends the connection; `run()` reconnects with exponential backoff and jitter, forever.
@@ -74,7 +76,6 @@ class MQTTClient:
         self.ack_timeout = ack_timeout
         self.rand = rand
         self.max_backoff = max_backoff
-        self.on_connect = None  # async callback(session_present)
         self.on_message = None  # callback(topic bytes, payload bytes): must not block
         self.on_puback = None  # callback(pid)
         self.connected = asyncio.Event()
@@ -85,33 +86,22 @@ class MQTTClient:
         self._pid = 0
         self._unacked = {}  # pid -> ticks_ms sent
         self._last_rx = 0
+        self._pinged = 0
         self._lock = asyncio.Lock()
         self._sub_acked = asyncio.Event()
 
     # -- connection lifecycle --------------------------------------------------------------------------
 
     async def run(self):
-        """Stay connected: connect, serve, and after any failure wait (backoff with jitter) and reconnect."""
+        """Stay connected: connect, read until the connection ends, and after any failure wait (backoff
+        with jitter) and reconnect. This task is also the reader: no other task reads the socket."""
         delay = 1
         while True:
             try:
-                session_present = await self._connect()
+                await self._connect()
                 delay = 1
-                serving = asyncio.create_task(self._serve())  # reads SUBACKs and PUBACKs from now on
-                try:
-                    if self.on_connect:
-                        await self.on_connect(session_present)
-                    self.connected.set()
-                    ended = await serving
-                    if ended is not None:
-                        raise ended
-                finally:
-                    if not serving.done():
-                        serving.cancel()
-                    try:
-                        await serving  # collect its end, whatever it was
-                    except (Exception, asyncio.CancelledError):
-                        pass
+                self.connected.set()
+                await self._read_loop()
             except asyncio.CancelledError:
                 await self._close()
                 raise
@@ -144,43 +134,30 @@ class MQTTClient:
         if data[1] != 0:
             raise MQTTError("connection refused, code %d" % data[1])
         self._unacked = {}
+        self._pinged = time.ticks_ms()
         self.connects += 1
         return data[0] & 1
 
-    async def _serve(self):
-        """Read and dispatch packets until the connection ends; returns why (never raises: MicroPython
-        reports an exception no one awaits at once, as a crash would look)."""
-        pinger = asyncio.create_task(self._keepalive())
-        try:
-            while True:
-                kind, data = await self._read_packet()
-                self._dispatch(kind, data)
-        except Exception as e:
-            return e
-        finally:
-            pinger.cancel()
-            await self._close()  # whoever waits on this connection (a subscribe, a publish) stops now
-
-    async def _keepalive(self):
-        # Ping at half the keepalive; a broker silent for 1.5 keepalives, or a PUBACK overdue, is dead.
-        try:
-            await self._watch()
-        except Exception:
-            pass
-        await self._close()
-
-    async def _watch(self):
+    async def _read_loop(self):
         while True:
-            await asyncio.sleep(self.keepalive / 2)
-            now = time.ticks_ms()
-            if time.ticks_diff(now, self._last_rx) > self.keepalive * 1500:
-                return
-            overdue = False
-            for sent in self._unacked.values():
-                if time.ticks_diff(now, sent) > self.ack_timeout * 1000:
-                    overdue = True
-            if overdue:
-                return
+            kind, data = await self._read_packet()
+            self._dispatch(kind, data)
+
+    async def tick(self):
+        """Keepalive, called by the owner every second or so (the client runs no timer task of its own):
+        a PINGREQ every half keepalive; a broker silent for 1.5 keepalives, or a PUBACK overdue by
+        `ack_timeout`, means the connection is dead, and it is closed (run() then reconnects)."""
+        if self._writer is None:
+            return
+        now = time.ticks_ms()
+        dead = time.ticks_diff(now, self._last_rx) > self.keepalive * 1500
+        for sent in self._unacked.values():
+            if time.ticks_diff(now, sent) > self.ack_timeout * 1000:
+                dead = True
+        if dead:
+            await self._close()
+        elif time.ticks_diff(now, self._pinged) >= self.keepalive * 500:
+            self._pinged = now
             await self._send(b"\xc0\x00")
 
     async def _close(self):

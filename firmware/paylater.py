@@ -43,7 +43,7 @@ def phone_number(digits):
 def begin(till):
     """Key 5 on the payment screen."""
     link = till.link
-    if link is None or not link.client.connected.is_set():
+    if link is None or not link.up():
         till.show("PayLater perlu", "koneksi online")
         return
     till.pl_attempts += 1
@@ -98,7 +98,7 @@ async def _ask(till, name, args, top, bottom=""):
     p["n"] += 1
     msg = request.build(till.serial, till.board.now(), "%s/%d" % (p["ref"], p["n"]), name, args)
     try:
-        if not link.client.connected.is_set():
+        if not link.up():
             raise OSError("offline")
         await link.client.publish(topics.topic(till.serial, topics.REQ), codec.encode(msg), 1)
     except Exception:
@@ -152,7 +152,7 @@ async def end(till, top):
     """The cashier gave up, or no answer came: tell the fleet (best effort) and go back to payment."""
     p = till.pending
     link = till.link
-    if p is not None and p["n"] and link is not None and link.client.connected.is_set():
+    if p is not None and p["n"] and link is not None and link.up():
         p["n"] += 1
         msg = request.build(till.serial, till.board.now(), "%s/%d" % (p["ref"], p["n"]), request.PAYLATER_CANCEL, {})
         msg["args"]["ref"] = p["ref"]
