@@ -19,7 +19,7 @@ async def start(board):
     """Build the till from what is on flash and recover the sale a power cut may have left in flight."""
     # Collect after every GC_EVERY bytes allocated rather than only when the heap is full: garbage is
     # then freed while it is young, new objects reuse low holes, and the top of the heap stays in large
-    # free runs for the QR bitmaps and journal records (tools.bench_firmware: data peak 41.7 -> 34 KB
+    # free runs for the QR bitmaps and journal records (tools.bench_firmware, chained data peak 41.7 -> 34 KB
     # with the link's two-task loop; receipts render about 40% slower, still well under a millisecond).
     gc.threshold(GC_EVERY)
     ident = identity.load(board.flash_root)

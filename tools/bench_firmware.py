@@ -9,7 +9,13 @@ Prints name=value lines and ends with one line
 - code_heap_bytes: heap taken by all the firmware code the flow can load (resident_code_heap_bytes: the
   part that stays loaded; the rest is loaded for a moment by transient.py).
 - data_peak_bytes: the data the flow allocates beyond its code: the smallest heap for the same flow with
-  every module imported first (so no code comes and goes), minus code_heap_bytes.
+  every module imported first (so no code comes and goes), minus code_heap_bytes. The modules are
+  imported one at a time with a collection after each, so that the garbage of loading code (module dicts
+  outgrown as they fill, the loader's buffers) is gone before the next module loads. Imported in one
+  chain, that garbage stays as hundreds of small holes between pieces of code (code_load_holes_bytes,
+  measured after a chained import and a collection); the flow's data cannot use most of them, so they
+  count as data although the flow never allocated them: data_peak_chained_bytes is the figure measured
+  that way, printed for comparison. Either way the data's own fragmentation counts as data.
 - receipt_bytes: ESC/POS bytes of the typical cash receipt; render_ms: time to render it.
 The firmware as it ships runs the till and its MQTT link together: the RESULT line is for that, the flow
 counting as done only when a real broker (a Mosquitto of this run's own) has acknowledged every journal
@@ -62,6 +68,7 @@ LINK_TRANSIENT = (
     "protocol.schema",
     "protocol.errors",
 )
+EVERY_MODULE = MODULES + LINK_MODULES + TRANSIENT + LINK_TRANSIENT
 BUDGET = 128 * 1024
 GOAL = 96 * 1024
 DATA_BUDGET = 32 * 1024
@@ -112,7 +119,18 @@ def _baseline_ok(code: Path, heap: int) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == "ok"
 
 
-def _code_heap(code: Path, modules: tuple[str, ...]) -> int:
+def preload(code: Path, out: Path, modules: tuple[str, ...], chained: bool = False) -> Path:
+    """A copy of the built firmware `code` whose main.py imports `modules` before it starts: one at a
+    time with a collection after each, or (`chained`) all in one go."""
+    shutil.copytree(code, out)
+    between = "" if chained else "gc.collect()\n"
+    imports = "".join(f"import {m}\n{between}" for m in modules)
+    (out / "main.py").write_text("import gc\n" + imports + "import app\napp.main()\n")
+    return out
+
+
+def code_heap(code: Path, modules: tuple[str, ...]) -> int:
+    """Heap taken by importing `modules` (at a heap so large that nothing but their own code stays)."""
     imports = "\n".join(f"import {m}" for m in modules)
     return int(
         _probe(code, f"import gc\ngc.collect()\nb=gc.mem_alloc()\n{imports}\ngc.collect()\nprint(gc.mem_alloc()-b)")
@@ -126,22 +144,60 @@ def _measure(
 
     min_heap: as the firmware ships (transient code loaded and dropped). For the data peak the same flow
     runs with every module it can load imported first, so that no code comes and goes: the smallest heap
-    it then needs, minus the heap all that code takes, is the data it allocates beyond its code.
+    it then needs, minus the heap all that code takes, is the data it allocates beyond its code (with
+    the modules imported one at a time, and again in one chain: see the module's docstring).
     """
-    preloaded = work / f"{code.name}-preloaded-{bool(broker)}"
-    if not preloaded.exists():
-        shutil.copytree(code, preloaded)
-        imports = "".join(f"import {m}\n" for m in resident + transient)
-        (preloaded / "main.py").write_text(imports + "import app\napp.main()\n")
     min_heap = _bisect(lambda h: _flow_ok(code, work, h, broker), 32 * 1024, 512 * 1024)
-    preloaded_heap = _bisect(lambda h: _flow_ok(preloaded, work, h, broker), 32 * 1024, 512 * 1024)
-    all_code = _code_heap(code, resident + transient)
-    return {
+    all_code = code_heap(code, resident + transient)
+    figures = {
         "min_heapsize_bytes": min_heap,
-        "resident_code_heap_bytes": _code_heap(code, resident),
+        "resident_code_heap_bytes": code_heap(code, resident),
         "code_heap_bytes": all_code,
-        "data_peak_bytes": preloaded_heap - all_code,
     }
+    for name, chained in (("data_peak_bytes", False), ("data_peak_chained_bytes", True)):
+        preloaded = preload(
+            code, work / f"{code.name}-preloaded-{bool(broker)}-{chained}", resident + transient, chained
+        )
+        heap = _bisect(lambda h, p=preloaded: _flow_ok(p, work, h, broker), 32 * 1024, 512 * 1024)
+        figures[name] = heap - all_code
+        if chained:
+            figures["code_load_holes_bytes"] = _code_load_holes(code, resident + transient, heap)
+    return figures
+
+
+def _code_load_holes(code: Path, modules: tuple[str, ...], heap: int) -> int:
+    """Free bytes left between pieces of code by importing `modules` in one chain into a `heap`-byte heap
+    and collecting: the layout the chained data figure's flow starts from."""
+    imports = "".join(f"import {m}\n" for m in modules)
+    argv, env = terminal.command(Path("unused"), code=code)
+    proc = subprocess.run(
+        [
+            argv[0],
+            "-X",
+            f"heapsize={heap}",
+            "-c",
+            f"import gc, micropython\n{imports}gc.collect()\nmicropython.mem_info(1)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    total = used = 0
+    cells = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("GC: total:"):  # GC: total: 1048128, used: 123456, free: ...
+            total, used = (int(part.split(":")[1]) for part in line[len("GC: ") :].split(",")[:2])
+        elif len(line) > 10 and line[8:10] == ": " and all(c in "0123456789abcdef" for c in line[:8]):
+            cells.append(line[10:])
+        elif line.strip().startswith("(") and "lines all free" in line:
+            cells.append("." * 64 * int(line.strip()[1:].split()[0]))
+    blocks = "".join(cells)
+    if not total or not blocks:
+        raise SystemExit("no heap map from micropython.mem_info(1):\n" + proc.stdout + proc.stderr)
+    block_bytes = total // len(blocks)
+    top = len(blocks.rstrip("."))
+    return top * block_bytes - used
 
 
 def main() -> int:
