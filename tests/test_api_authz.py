@@ -13,7 +13,7 @@ from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.app import PUBLIC_ROUTES, api_routes, create_app
 from fleet.commands.models import Command
-from fleet.devices.models import Device
+from fleet.devices.models import Device, Merchant
 from fleet.payments.models import RefundRequest
 from fleet.repairs.models import Ticket
 
@@ -33,6 +33,7 @@ ACCESS = {
     ("GET", "/merchants"): "scoped",
     ("POST", "/merchants"): "staff",
     ("GET", "/merchants/{merchant_id}"): "hidden",
+    ("PATCH", "/merchants/{merchant_id}"): "hidden",
     ("GET", "/sightings"): "staff",
     ("GET", "/devices/{serial}/telemetry"): "hidden",
     ("GET", "/devices/{serial}/transactions"): "hidden",
@@ -71,6 +72,7 @@ ACCESS = {
 BODIES = {
     ("POST", "/users"): {"json": {"username": "intruder", "password": "0123456789ab", "role": "admin"}},
     ("POST", "/merchants"): {"json": {"name": "Intruder"}},
+    ("PATCH", "/merchants/{merchant_id}"): {"json": {"auto_cancel_minutes": 5}},
     ("POST", "/devices/{serial}/commands"): {"json": {"name": "ping"}},
     ("POST", "/devices/import"): {
         "content": "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
@@ -159,6 +161,7 @@ async def _scenario(url: str) -> None:
         assert await Ticket.filter(merchant_id=seed.merchants["B"]).count() == 1
         assert not await Device.exists(serial="TKM-X001")
         assert (await RefundRequest.get(id=seed.refunds["B"])).status == "pending"
+        assert (await Merchant.get(id=seed.merchants["B"])).auto_cancel_minutes == 30
         # The same calls as Biz Support do reach B's things: the refusals above are about who asks.
         support = await login(client, "support")
         assert (await client.get(f"/devices/{params['serial']}", headers=support)).status_code == 200

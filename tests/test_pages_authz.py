@@ -12,6 +12,7 @@ from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.app import api_routes, create_app
 from fleet.commands.models import Command
+from fleet.devices.models import Merchant
 from fleet.repairs.models import Ticket
 
 PAGES = {
@@ -26,6 +27,7 @@ PAGES = {
     ("GET", "/portal/dashboard"): "staff",
     ("POST", "/portal/suggestions/{suggestion_id}/accept"): "staff",
     ("GET", "/portal/devices"): "scoped",
+    ("POST", "/portal/settings"): "scoped",  # always the caller's own merchant
     ("GET", "/portal/devices/{serial}"): "hidden",
     ("GET", "/portal/devices/{serial}/commands"): "hidden",
     ("POST", "/portal/devices/{serial}/commands"): "hidden",
@@ -39,6 +41,7 @@ PAGES = {
 }
 FORMS = {
     "/portal/devices/{serial}/commands": {"name": "ping"},
+    "/portal/settings": {"auto_cancel_minutes": "45"},
     "/portal/devices/{serial}/tickets": {"problem": "screen cracked"},
     "/portal/tickets/{ticket_id}/actions": {"action": "cancel"},
     "/portal/devices/{serial}/orders/{receipt}/paylinks": {"email": "a@b.id", "method_qris": "1"},
@@ -113,6 +116,11 @@ async def _scenario(url: str) -> None:
             assert await Command.filter(device__merchant_id=seed.merchants["B"]).count() == 1  # the seeded one
             assert (await Ticket.get(id=seed.tickets["B"])).state == "opened"
             assert await Ticket.filter(merchant_id=seed.merchants["B"]).count() == 1
+            assert (await Merchant.get(id=seed.merchants["B"])).auto_cancel_minutes == 30
+            assert (await Merchant.get(id=seed.merchants["A"])).auto_cancel_minutes == 45  # A's own, P4
+            forged_settings = await merchant.post("/portal/settings", data={"auto_cancel_minutes": "5"})
+            assert forged_settings.status_code == 403
+            assert (await Merchant.get(id=seed.merchants["A"])).auto_cancel_minutes == 45
 
             # A form without the CSRF token is refused, even with a valid session; with it, it works.
             own = seed.devices["A"][0]

@@ -4,20 +4,54 @@ payment above it, a refusal for a bad history, and the charge for the financed a
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from api_helpers import fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 from gateway_helpers import API_KEY, SECRET, Gateway
 
+from fleet.devices.models import Merchant
 from fleet.payments.gateway import SandboxGateway
 from fleet.payments.models import Charge
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_paylater_offer_otp_and_charge(database_url):  # noqa: F811
     with Gateway("http://127.0.0.1:9/unused") as gateway:
         acquirer = SandboxGateway(gateway.url, API_KEY, SECRET)
         asyncio.run(_scenario(database_url, acquirer, gateway.url))
+
+
+def test_the_deadline_is_the_merchants_own_auto_cancel_window(database_url):  # noqa: F811
+    """P4: "the deadline to pay follows the auto-cancel window set in TokoAdmin": the merchant sets it
+    (PATCH /merchants/{id}, its own only, within bounds) and the next offer's deadline follows it."""
+    with Gateway("http://127.0.0.1:9/unused") as gateway:
+        acquirer = SandboxGateway(gateway.url, API_KEY, SECRET)
+        asyncio.run(_deadline_scenario(database_url, acquirer, gateway.url))
+
+
+async def _deadline_scenario(url: str, acquirer: SandboxGateway, gateway_url: str) -> None:
+    async with fleet_api(url, clock=lambda: NOW, acquirer=acquirer) as (client, seed):
+        owner = await login(client, "merchant_a")
+        mine, theirs = seed.merchants["A"], seed.merchants["B"]
+        assert (await client.get(f"/merchants/{mine}", headers=owner)).json()["auto_cancel_minutes"] == 30
+        for bad in (0, 4, 7 * 24 * 60 + 1, "soon"):
+            refused = await client.patch(f"/merchants/{mine}", json={"auto_cancel_minutes": bad}, headers=owner)
+            assert refused.status_code == 422, bad
+        other = await client.patch(f"/merchants/{theirs}", json={"auto_cancel_minutes": 5}, headers=owner)
+        assert other.status_code == 404 and (await Merchant.get(id=theirs)).auto_cancel_minutes == 30
+        set_ = await client.patch(f"/merchants/{mine}", json={"auto_cancel_minutes": 90}, headers=owner)
+        assert set_.status_code == 200 and set_.json()["auto_cancel_minutes"] == 90
+        phone = "+6281234567893"
+        order = {"serial": "TKM-A000", "receipt": "V00-000043", "amount": 100_000, "phone": phone}
+        session = (await client.post("/paylater/sessions", json=order, headers=owner)).json()
+        answer = await client.post(
+            f"/paylater/sessions/{session['id']}/otp", json={"code": latest_code(gateway_url, phone)}, headers=owner
+        )
+        offer = answer.json()["offer"]
+        assert datetime.fromisoformat(offer["deadline"]) == NOW + timedelta(minutes=90)
 
 
 def latest_code(gateway_url: str, phone: str) -> str:

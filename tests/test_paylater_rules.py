@@ -55,3 +55,16 @@ def test_p4_otp_send_rate_limit():
     assert not paylater.may_send(sent, NOW)
     assert paylater.may_send(sent, NOW + timedelta(minutes=2))  # the oldest left the window
     assert paylater.may_send([], NOW)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "ok"), [(4, False), (5, True), (30, True), (90, True), (7 * 24 * 60, True), (7 * 24 * 60 + 1, False)]
+)
+def test_p4_the_merchants_auto_cancel_window_has_bounds(minutes, ok):
+    if ok:
+        window = paylater.auto_cancel(minutes)
+        offer = paylater.offer(Customer("+6281200000001", 1_000_000, True), 50_000, NOW, window)
+        assert offer.deadline == NOW + timedelta(minutes=minutes)  # P4: the deadline follows the setting
+    else:
+        with pytest.raises(ValueError, match="auto-cancel window"):
+            paylater.auto_cancel(minutes)

@@ -167,6 +167,34 @@ def test_a_merchant_sees_only_their_own_devices(fleet, browser):
     page.context.close()
 
 
+def test_the_merchant_sets_its_auto_cancel_window_in_the_portal(fleet, browser):
+    """P4: the PayLater deadline follows the auto-cancel window the merchant sets for itself."""
+    page = login(browser, fleet, "owner1", width=375)
+    page.wait_for_url("**/portal/devices")
+    field = page.locator("#settings input[name=auto_cancel_minutes]")
+    assert field.input_value() == "30"
+    field.fill("120")
+    page.locator("#settings button").click()
+    page.wait_for_load_state()
+    assert page.inner_text(".flash.done") == "Tersimpan"
+    shot(page, "merchant-settings")
+    field = page.locator("#settings input[name=auto_cancel_minutes]")
+    field.evaluate("e => { e.removeAttribute('min'); e.value = '3'; }")  # past the browser's own check
+    page.locator("#settings button").click()
+    page.wait_for_load_state()
+    assert page.inner_text(".flash") == "Batas waktu pembatalan otomatis: 5 sampai 10080 menit"
+    assert page.locator(".flash.done").count() == 0
+    assert page.locator("#settings input[name=auto_cancel_minutes]").input_value() == "120"
+    assert fits(page)
+    page.context.close()
+    owner = fleet.token("owner1", "owner1-password")
+    mine = fleet.request("GET", "/merchants", token=owner)[1]
+    assert [(m["name"], m["auto_cancel_minutes"]) for m in mine] == [("Toko Satu", 120)]
+    support = fleet.token("support", "support-password")
+    others = {m["name"]: m["auto_cancel_minutes"] for m in fleet.request("GET", "/merchants", token=support)[1]}
+    assert others["Toko Dua"] == 30
+
+
 def test_public_warranty_check_right_and_wrong_pair(fleet, browser):
     context = browser.new_context(viewport={"width": 375, "height": 800}, base_url=fleet.base)
     page = context.new_page()

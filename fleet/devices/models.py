@@ -24,6 +24,9 @@ class DeviceType(StrEnum):
 class Merchant(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=120, unique=True)
+    # The merchant's auto-cancel window in minutes, from its settings: a PayLater customer must pay within
+    # it (P4). Bounds and default: fleet.domain.paylater.AUTO_CANCEL_MINUTES.
+    auto_cancel_minutes = fields.IntField(default=30)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from fleet.auth.deps import Caller, Staff, visible_device, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
+from fleet.domain import paylater
 from fleet.ingest.models import Event, TelemetrySample
 
 router = APIRouter(tags=["devices"])
@@ -27,12 +28,25 @@ MAX_IMPORT_BYTES = 8 * 1024 * 1024
 class MerchantOut(BaseModel):
     id: int
     name: str
+    auto_cancel_minutes: int  # P4: a PayLater customer pays within this window
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> "MerchantOut":
+        return cls(id=merchant.id, name=merchant.name, auto_cancel_minutes=merchant.auto_cancel_minutes)
 
 
 class MerchantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
+
+
+class MerchantSettings(BaseModel):
+    """What a merchant sets for itself (TokoAdmin's settings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_cancel_minutes: int = Field(ge=paylater.AUTO_CANCEL_MINUTES[0], le=paylater.AUTO_CANCEL_MINUTES[2])
 
 
 class DeviceOut(BaseModel):
@@ -216,7 +230,7 @@ async def import_devices(
 @router.get("/merchants", response_model=list[MerchantOut])
 async def list_merchants(who: Caller, limit: Limit = 100, offset: Offset = 0) -> list[MerchantOut]:
     query = Merchant.all() if who.is_staff else Merchant.filter(id=who.merchant_id)
-    return [MerchantOut(id=m.id, name=m.name) for m in await query.order_by("name").offset(offset).limit(limit)]
+    return [MerchantOut.of(m) for m in await query.order_by("name").offset(offset).limit(limit)]
 
 
 @router.post("/merchants", response_model=MerchantOut, status_code=201)
@@ -224,13 +238,21 @@ async def add_merchant(body: MerchantIn, who: Staff) -> MerchantOut:
     if await Merchant.exists(name=body.name):
         raise Problem(409, f"merchant {body.name!r} exists", type_="conflict")
     merchant = await Merchant.create(name=body.name)
-    return MerchantOut(id=merchant.id, name=merchant.name)
+    return MerchantOut.of(merchant)
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantOut)
 async def merchant_detail(merchant_id: MerchantId, who: Caller) -> MerchantOut:
+    return MerchantOut.of(await visible_merchant(who, merchant_id))
+
+
+@router.patch("/merchants/{merchant_id}", response_model=MerchantOut)
+async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who: Caller) -> MerchantOut:
+    """The merchant's own settings (its user, or staff): the auto-cancel window PayLater follows (P4)."""
     merchant = await visible_merchant(who, merchant_id)
-    return MerchantOut(id=merchant.id, name=merchant.name)
+    merchant.auto_cancel_minutes = body.auto_cancel_minutes
+    await merchant.save(update_fields=["auto_cancel_minutes"])
+    return MerchantOut.of(merchant)
 
 
 @router.get("/sightings", response_model=list[SightingOut])

@@ -19,6 +19,15 @@ OTP_TTL = timedelta(minutes=5)
 OTP_ATTEMPTS = 3
 OTP_SENDS = 3
 OTP_SEND_WINDOW = timedelta(minutes=15)
+AUTO_CANCEL_MINUTES = (5, 30, 7 * 24 * 60)  # the merchant's setting: least, default, most
+
+
+def auto_cancel(minutes: int) -> timedelta:
+    """The auto-cancel window a merchant set, as a duration (P4); a value outside the bounds is refused."""
+    low, _default, high = AUTO_CANCEL_MINUTES
+    if not low <= minutes <= high:
+        raise ValueError(f"the auto-cancel window is {low} to {high} minutes, not {minutes}")
+    return timedelta(minutes=minutes)
 
 
 @dataclass(frozen=True)

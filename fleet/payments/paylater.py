@@ -17,7 +17,14 @@ from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLaterSession
 from protocol import command, request
 
-AUTO_CANCEL = timedelta(minutes=30)  # the merchant's auto-cancel window (a setting per merchant to come)
+
+async def _auto_cancel(serial: str) -> timedelta:
+    """The auto-cancel window of the merchant the terminal belongs to (P4); the default for a terminal
+    that belongs to none."""
+    device = await Device.get_or_none(serial=serial).prefetch_related("merchant")
+    merchant = device.merchant if device is not None else None
+    minutes = merchant.auto_cancel_minutes if merchant is not None else paylater.AUTO_CANCEL_MINUTES[1]
+    return paylater.auto_cancel(minutes)
 
 
 def _otp(row: PayLaterSession) -> paylater.Otp:
@@ -66,7 +73,7 @@ async def verify(acquirer: Acquirer, secret: str, row: PayLaterSession, code: st
     if outcome == "ok":
         data = await acquirer.paylater_customer(row.phone)
         customer = paylater.Customer(row.phone, int(data["credit_limit"]), bool(data["history_ok"]))
-        offer = paylater.offer(customer, row.amount, now, AUTO_CANCEL)
+        offer = paylater.offer(customer, row.amount, now, await _auto_cancel(row.serial))
         row.offer = _offer_json(offer)
         row.status = "offered" if offer.allowed else "refused"
     await row.save()

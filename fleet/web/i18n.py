@@ -32,6 +32,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unregistered": ("Serial tidak terdaftar", "Unregistered serials"),
     "suggestions": ("Saran perbaikan", "Repair suggestions"),
     "search": ("Cari", "Search"),
+    "settings": ("Pengaturan", "Settings"),
+    "save": ("Simpan", "Save"),
+    "saved": ("Tersimpan", "Saved"),
+    "auto_cancel_bounds": (
+        "Batas waktu pembatalan otomatis: {low} sampai {high} menit",
+        "The auto-cancel window is {low} to {high} minutes",
+    ),
+    "auto_cancel": ("Batas waktu pembatalan otomatis (menit)", "Auto-cancel window (minutes)"),
+    "auto_cancel_help": (
+        "Pelanggan PayLater harus membayar dalam batas waktu ini.",
+        "A PayLater customer must pay within this window.",
+    ),
     "all": ("Semua", "All"),
     "serial": ("Serial", "Serial"),
     "model": ("Model", "Model"),

@@ -16,7 +16,7 @@ from fleet.auth.deps import Principal, authenticate, visible_device, visible_tic
 from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
-from fleet.domain import tickets
+from fleet.domain import paylater, tickets
 from fleet.ingest import downsample
 from fleet.ingest.models import Event, TelemetrySample
 from fleet.ingest.routes import TRANSACTION_TYPES
@@ -193,7 +193,9 @@ async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
 
 
 @router.get("/portal/devices")
-async def devices_page(request: Request, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
+async def devices_page(
+    request: Request, q: str = "", online: str = "", merchant: str = "", notice: str = ""
+) -> HTMLResponse:
     who = await _who(request)
     query = Device.all().select_related("merchant")
     if not who.is_staff:
@@ -208,9 +210,39 @@ async def devices_page(request: Request, q: str = "", online: str = "", merchant
     today = _now(request).date()
     listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
     merchants = await Merchant.all().order_by("name") if who.is_staff else []
+    own = await Merchant.get_or_none(id=who.merchant_id) if who.merchant_id else None
     return render(
-        request, "devices.html", who, rows=listing, q=q, online=online, merchant=merchant, merchants=merchants
+        request,
+        "devices.html",
+        who,
+        rows=listing,
+        q=q,
+        online=online,
+        merchant=merchant,
+        merchants=merchants,
+        own=own,
+        auto_cancel=paylater.AUTO_CANCEL_MINUTES,
+        notice=notice[:160],
     )
+
+
+@router.post("/portal/settings")
+async def merchant_settings(request: Request) -> Response:
+    """The merchant's own settings, from its devices page: the auto-cancel window PayLater follows (P4)."""
+    who = await _who(request)
+    form = await csrf_form(request)
+    if who.merchant_id is None:
+        raise Problem(403, "only a merchant's user has merchant settings", type_="forbidden")
+    raw = str(form.get("auto_cancel_minutes") or "").strip()[:8]
+    try:
+        minutes = int(raw)
+        paylater.auto_cancel(minutes)  # within the bounds, or ValueError
+    except ValueError:
+        notice = "auto_cancel_bounds"
+    else:
+        await Merchant.filter(id=who.merchant_id).update(auto_cancel_minutes=minutes)
+        notice = "saved"
+    return RedirectResponse(f"/portal/devices?notice={notice}#settings", status_code=303)
 
 
 # The commands the device page offers as buttons: a merchant's own, and for staff the everyday ones (config
