@@ -50,6 +50,18 @@ def test_p4_otp_expiry_attempts_and_single_use():
     assert paylater.check_otp(paylater.new_otp("other", "s3", "1", NOW), "secret", "1", NOW)[1] == "wrong"
 
 
+def test_p4_the_otp_is_kept_only_as_a_hash_under_a_key_of_its_own():
+    import hashlib
+    import hmac
+
+    otp = paylater.new_otp("secret", "s1", "123456", NOW)
+    assert "123456" not in otp.digest
+    # Not the service secret's own HMAC of the same text (what any other use of the secret could compute).
+    plain = hmac.new(b"secret", b"s1:123456", hashlib.sha256).hexdigest()
+    assert otp.digest != plain and len(otp.digest) == 64
+    assert paylater.new_otp("secret", "s2", "123456", NOW).digest != otp.digest  # bound to its session
+
+
 def test_p4_otp_send_rate_limit():
     sent = [NOW - timedelta(minutes=m) for m in (1, 5, 14)]
     assert not paylater.may_send(sent, NOW)

@@ -72,8 +72,14 @@ def offer(customer: Customer, amount: int, now: datetime, auto_cancel: timedelta
     return Offer(True, reason, down, financed, tuple(plans), now + auto_cancel)
 
 
+_OTP_PURPOSE = b"fleet/paylater/otp/v1"
+
+
 def _digest(secret: str, session: str, code: str) -> str:
-    return hmac.new(secret.encode(), f"{session}:{code}".encode(), hashlib.sha256).hexdigest()
+    """The OTP's keyed hash: a key of its own, derived from the service secret for this one purpose, so
+    no other use of that secret (signing tokens) ever computes the same function."""
+    key = hmac.new(secret.encode(), _OTP_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(key, f"{session}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
