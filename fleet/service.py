@@ -83,9 +83,9 @@ class Service:
         self._tasks.append(asyncio.create_task(self._housekeeping()))
         if self.acquirer is not None:
             self._tasks.append(asyncio.create_task(self._payments()))
-            if self.secret:
-                self.requests = TerminalRequests(self.broker, self.acquirer, self.secret)
-                self._tasks.append(asyncio.create_task(self.requests.run(self._stop)))
+        if self.secret:  # without a gateway it answers that PayLater is not available
+            self.requests = TerminalRequests(self.broker, self.acquirer, self.secret)
+            self._tasks.append(asyncio.create_task(self.requests.run(self._stop)))
         # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
         try:
             await asyncio.wait_for(self.ingest_ready.wait(), 60)

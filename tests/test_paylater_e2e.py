@@ -156,3 +156,37 @@ def test_paylater_sale_at_the_terminal_with_otp_refusal_wrong_code_and_down_paym
                 proc.kill()
                 proc.wait()
             gateway.stop()
+
+
+def test_without_a_payment_gateway_the_terminal_is_told_at_once_that_paylater_is_not_available(tmp_path):
+    """A fleet run without a gateway still answers the terminal's PayLater request: "PayLater gagal" on
+    the display within seconds (the cashier takes another payment), not a wait for the 30 s timeout."""
+    serial = vterm.serial_for(73, 0)
+    (tmp_path / "devices.csv").write_text(
+        "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
+        f"{serial},TKM-58,mpos,Toko Tanpa PL,purchased,INV-NPL,2026-10-01\n"
+    )
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        fleet = FleetServer(tmp_path, f"sqlite://{tmp_path / 'fleet.sqlite3'}", broker.url)
+        assert fleet.cli("import-devices", "devices.csv").returncode == 0
+        made = fleet.cli("create-user", "ops", "--role", "biz_support", FLEET_NEW_USER_PASSWORD="ops-pass-123")
+        assert made.returncode == 0
+        with fleet:
+            token = fleet.token("ops", "ops-pass-123")
+            dev = vterm.provision(tmp_path / "terminals", broker.url, 73, 0)
+            proc = vterm.start(dev, "!await_keys " * 3, stay=True)
+            try:
+                wait(lambda: fleet.request("GET", f"/devices/{serial}", token=token)[1].get("online"), what="online")
+                type_keys(dev, "750000# B 5 081234567891#")
+                wait(lambda: "PayLater gagal" in display(dev), timeout=10, what="the answer")
+                health = fleet.request("GET", "/healthz")[1]["terminal_requests"]
+                assert health.get("answered.unavailable") == 1, health
+                type_keys(dev, "1 #")  # the cashier takes the exact amount in cash instead
+                [sale] = wait(
+                    lambda: [m["data"] for _, m in terminal.journal_records(dev) if m["type"] == "sale"],
+                    what="the cash sale",
+                )
+                assert sale["status"] == "paid" and [p["method"] for p in sale["payments"]] == ["cash"]
+            finally:
+                proc.kill()
+                proc.wait()

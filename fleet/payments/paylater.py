@@ -162,6 +162,13 @@ async def answer_terminal(
     return answer
 
 
+def unavailable(msg: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer of a service with no payment gateway: PayLater cannot go on (a cancel needs none)."""
+    if msg["req"] == request.PAYLATER_CANCEL:
+        return None
+    return {"ref": msg["args"]["ref"], "step": command.PL_FAILED, "detail": "PayLater is not enabled on this fleet"}
+
+
 def _after_otp(row: PayLaterSession, outcome: str) -> dict[str, Any]:
     if outcome == "wrong":
         return {"step": command.PL_WRONG, "left": max(0, paylater.OTP_ATTEMPTS - row.otp_attempts)}

@@ -5,7 +5,9 @@ MQTT v5 broker). Each request is decoded by the protocol, run by `paylater.answe
 with a `paylater` command through the command queue (the dispatcher sends it within its tick, and the
 terminal acks it). A malformed request, or one from an unregistered serial, is counted and dropped; a
 failure while answering is counted and logged and never stops the consumer. Requests are not durable:
-one the service never saw times out at the terminal, and the cashier asks again.
+one the service never saw times out at the terminal, and the cashier asks again. A service without a
+payment gateway still answers, at once, that PayLater is not available, rather than leave the cashier
+waiting for a timeout.
 """
 
 import asyncio
@@ -37,7 +39,7 @@ def _now() -> datetime:
 
 class TerminalRequests:
     def __init__(
-        self, broker: BrokerAddress, acquirer: Acquirer, secret: str, clock: Callable[[], datetime] = _now
+        self, broker: BrokerAddress, acquirer: Acquirer | None, secret: str, clock: Callable[[], datetime] = _now
     ) -> None:
         self.broker = broker
         self.acquirer = acquirer
@@ -99,7 +101,11 @@ class TerminalRequests:
             self.counters["unregistered"] += 1
             return
         now = self.clock()
-        answer = await paylater.answer_terminal(self.acquirer, self.secret, device, msg, now)
-        self.counters[f"answered.{msg['req']}"] += 1
+        if self.acquirer is None:
+            answer = paylater.unavailable(msg)
+            self.counters["answered.unavailable"] += 1
+        else:
+            answer = await paylater.answer_terminal(self.acquirer, self.secret, device, msg, now)
+            self.counters[f"answered.{msg['req']}"] += 1
         if answer is not None:
             await commands.enqueue(device, command.PAYLATER, answer, "paylater", now, ANSWER_TTL)
