@@ -7,6 +7,7 @@ DLE = 0x10
 INIT = b"\x1b@"
 LF = b"\n"
 STATUS_PAPER = b"\x10\x04\x04"  # DLE EOT 4: real-time roll paper sensor status
+STATUS_OFFLINE = b"\x10\x04\x02"  # DLE EOT 2: real-time offline status (cover open, ...)
 STATUS_ERROR = b"\x10\x04\x03"  # DLE EOT 3: real-time error status (cutter, unrecoverable, auto-recoverable)
 CUT = b"\x1dVB\x00"  # GS V 66 0: feed to the cutter, then partial cut
 LEFT = 0
@@ -88,6 +89,11 @@ def error_status(response):
     if response & 0x40:
         return "overheat"
     return None
+
+
+def cover_open(response):
+    """Decode the DLE EOT 2 answer byte: True when the cover is open (bit 2); False for no answer too."""
+    return response is not None and bool(response & 0x04)
 
 
 def paper_status(response):

@@ -1,9 +1,10 @@
-"""Printer driver: sends ESC/POS chunks, and stops while the paper is out.
+"""Printer driver: sends ESC/POS chunks, and stops while the cover is open or the paper is out.
 
 The port (from the board) has write(bytes) and read_byte(timeout_ms). Before every CHECK_EVERY bytes the
-driver asks the paper sensor (DLE EOT 4); when the paper is out it stops sending, tells the cashier
-through `on_paper(True)`, polls until paper is back, calls `on_paper(False)` and carries on where it
-stopped. A printer's receive buffer holds what was sent since the last check, so nothing is lost.
+driver asks the cover (DLE EOT 2) and the paper sensor (DLE EOT 4); while either stops the printer it
+sends nothing, tells the cashier through `on_fault("cover_open" or "paper_out", True)`, polls until the
+printer can print again, calls `on_fault(code, False)` and carries on where it stopped. A printer's
+receive buffer holds what was sent since the last check, so nothing is lost.
 """
 
 import asyncio
@@ -16,9 +17,9 @@ _POLL_MS = const(200)
 
 
 class Printer:
-    def __init__(self, port, on_paper=None):
+    def __init__(self, port, on_fault=None):
         self.port = port
-        self.on_paper = on_paper
+        self.on_fault = on_fault  # on_fault(code, active): "cover_open" or "paper_out" began or ended
         self.paper = "unknown"
         self.printing = False  # sending a job (not while waiting for paper): the link waits meanwhile
         # Head and cutter wear since manufacture (kept on flash by the caller through counters()).
@@ -41,17 +42,36 @@ class Printer:
         self.port.write(escpos.STATUS_ERROR)
         return escpos.error_status(self.port.read_byte(100))
 
+    def cover_open(self):
+        """Ask the printer whether its cover is open (DLE EOT 2); False when it does not answer."""
+        self.port.write(escpos.STATUS_OFFLINE)
+        return escpos.cover_open(self.port.read_byte(100))
+
+    def _stopped(self):
+        """What keeps the printer from printing now: 'cover_open', 'paper_out' or None."""
+        if self.cover_open():
+            return "cover_open"
+        return "paper_out" if self.status() == "out" else None
+
+    def _tell(self, code, active):
+        if self.on_fault and code:
+            self.on_fault(code, active)
+
     async def _ready(self):
-        if self.status() != "out":
+        stopped = self._stopped()
+        if stopped is None:
             return
-        if self.on_paper:
-            self.on_paper(True)
         self.printing = False
-        while self.status() == "out":
+        shown = None
+        while stopped is not None:
+            if stopped != shown:  # the cover closed on an empty roll, say: one fault ends, another begins
+                self._tell(shown, False)
+                self._tell(stopped, True)
+                shown = stopped
             await asyncio.sleep_ms(_POLL_MS)
+            stopped = self._stopped()
+        self._tell(shown, False)
         self.printing = True
-        if self.on_paper:
-            self.on_paper(False)
 
     def kick_drawer(self):
         self.port.write(escpos.drawer_kick())

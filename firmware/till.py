@@ -93,7 +93,7 @@ class Till:
         self.menu = None
         self.last_receipt = None
         self.qr_attempts = 0
-        printer.on_paper = self._paper_alert
+        printer.on_fault = self._printer_alert
         self.printer_error = None
 
     # -- journal and display ------------------------------------------------------------------------------
@@ -107,15 +107,18 @@ class Till:
     def show(self, top, bottom=""):
         self.board.display.show(top, bottom)
 
-    def _paper_alert(self, out):
+    def _printer_alert(self, code, active):
+        """The printer stopped (cover open, paper out) or can print again: the cashier and the fleet know."""
         try:
-            self.record(ev.FAULT, {"code": "paper_out", "active": out})
+            self.record(ev.FAULT, {"code": code, "active": active})
         except JournalFull:
             pass  # the alert on the display matters more than its record
-        if out:
-            self.show("KERTAS HABIS", "Isi kertas printer")
+        if not active:
+            self.show("Printer OK" if code == "cover_open" else "Kertas OK", "Mencetak...")
+        elif code == "cover_open":
+            self.show("PRINTER TERBUKA", "Tutup printer")
         else:
-            self.show("Kertas OK", "Mencetak...")
+            self.show("KERTAS HABIS", "Isi kertas printer")
 
     def set_locked(self, locked, reason=None):
         """Lock or unlock new sales (a rental that ended); kept on flash across reboots."""

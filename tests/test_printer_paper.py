@@ -1,4 +1,5 @@
-"""Paper runs out in the middle of a receipt (real firmware, simulated printer with a paper sensor).
+"""Paper runs out in the middle of a receipt, the cover is open (real firmware, simulated printer with a
+paper sensor and a cover switch).
 
 The simulated printer keeps only 512 bytes while its paper is out and loses the rest, as cheap printers
 do: a driver that kept sending would produce a broken receipt, and these tests would see it.
@@ -63,3 +64,25 @@ def test_printer_errors_after_a_job_are_reported_once_when_they_appear_and_clear
     assert faults == [("printer_error", True, "cutter"), ("printer_error", False, None)]
     assert "PRINTER ERROR | cutter" in terminal.display(dev)
     assert len(of_type(evs, "sale")) == 4
+
+
+def test_an_open_cover_holds_the_receipt_tells_the_cashier_and_the_fleet(tmp_path):
+    """#4 telemetry: "cover open" is a fault event the moment the printer reports it (DLE EOT 2); the
+    receipt waits and prints whole once the cover is closed."""
+    reference = new_terminal(tmp_path, name="reference")
+    sell(reference, SALE)
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, f"!cover=open {SALE} !sleep=500 !cover=closed")
+    shown = terminal.display(dev)
+    assert shown.index("PRINTER TERBUKA | Tutup printer") < shown.index("Printer OK | Mencetak...")
+    assert [(f["code"], f["active"]) for f in of_type(evs, "fault")] == [("cover_open", True), ("cover_open", False)]
+    assert len(of_type(evs, "receipt", copy=False)) == 1
+    assert terminal.printed(dev) == terminal.printed(reference)
+
+
+def test_a_cover_closed_on_an_empty_roll_turns_into_paper_out(tmp_path):
+    dev = new_terminal(tmp_path)
+    evs = sell(dev, f"!cover=open !paper=out {SALE} !sleep=500 !cover=closed !sleep=500 !paper=ok")
+    faults = [(f["code"], f["active"]) for f in of_type(evs, "fault")]
+    assert faults == [("cover_open", True), ("cover_open", False), ("paper_out", True), ("paper_out", False)]
+    assert len(of_type(evs, "receipt", copy=False)) == 1 and "TOTAL" in pages(dev)[0].text

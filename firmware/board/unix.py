@@ -8,6 +8,7 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
     !paper=out|low|ok   set the paper sensor (ok loads a new roll)
     !paper_after=N      the roll runs out after N more printed bytes
     !printer_error=cutter|unrecoverable|overheat|none   the printer's error status (DLE EOT 3)
+    !cover=open|closed                    the printer's cover (DLE EOT 2)
     !confirm[=REF]      the acquirer confirms the pending QRIS (tests inject through the board)
     !card=approve|decline   the card reader's next answer
     !battery=N          battery percent
@@ -42,10 +43,11 @@ def _mkdir(path):
 
 
 class SimPrinterPort:
-    """A thermal printer on a UART: prints to a file, has a paper sensor and a small receive buffer.
+    """A thermal printer on a UART: prints to a file, has a paper sensor, a cover switch and a small
+    receive buffer.
 
-    While the paper is out it keeps what arrives in its buffer (printed when paper is loaded) and loses
-    anything beyond, as a real printer does: `lost` counts those bytes.
+    While the paper is out or the cover is open it keeps what arrives in its buffer (printed once it can
+    print again) and loses anything beyond, as a real printer does: `lost` counts those bytes.
     """
 
     def __init__(self, path):
@@ -55,6 +57,7 @@ class SimPrinterPort:
         self.held = bytearray()
         self.lost = 0
         self.error = 0  # the DLE EOT 3 answer: 0x08 cutter error, 0x20 unrecoverable, 0x40 overheat
+        self.cover = False  # open
         self._answer = None
 
     def write(self, data):
@@ -64,7 +67,10 @@ class SimPrinterPort:
         if data == escpos.STATUS_ERROR:
             self._answer = 0x12 | self.error  # bits 1 and 4 are always set on the wire
             return
-        if self.paper == "out":
+        if data == escpos.STATUS_OFFLINE:
+            self._answer = 0x12 | (0x04 if self.cover else 0)
+            return
+        if self.paper == "out" or self.cover:
             room = _BUFFER - len(self.held)
             self.held.extend(data[:room])
             self.lost += max(0, len(data) - room)
@@ -92,6 +98,15 @@ class SimPrinterPort:
     def load_paper(self):
         self.paper = "ok"
         self.paper_left = -1
+        self._print_held()
+
+    def close_cover(self):
+        self.cover = False
+        self._print_held()
+
+    def _print_held(self):
+        if self.paper == "out" or self.cover:
+            return
         held = bytes(self.held)
         self.held = bytearray()
         self._print(held)
@@ -284,6 +299,11 @@ class Board:
                 port.paper = value
         elif name == "paper_after":
             port.paper_left = int(value)
+        elif name == "cover":
+            if value == "open":
+                port.cover = True
+            else:
+                port.close_cover()
         elif name == "printer_error":
             port.error = {"cutter": 0x08, "unrecoverable": 0x20, "overheat": 0x40}.get(value, 0)
         elif name == "confirm":

@@ -48,5 +48,6 @@ def test_escpos_raster_header_text_and_paper_status():
     assert escpos.text("Kopi \u00e9 1") == b"Kopi ? 1"
     assert escpos.paper_status(0x00) == "ok" and escpos.paper_status(0x0C) == "low"
     assert escpos.paper_status(0x60) == "out" and escpos.paper_status(0x6C) == "out"
+    assert escpos.cover_open(0x16) and not escpos.cover_open(0x12) and not escpos.cover_open(None)
     assert escpos.paper_status(None) == "unknown"
     assert escpos.size(2, 2) == b"\x1d!\x11" and escpos.align(escpos.CENTER) == b"\x1ba\x01"
