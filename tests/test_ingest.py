@@ -5,7 +5,7 @@ Rule W4: a serial nobody registered becomes an unregistered sighting, never a de
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fleet_helpers import database_url  # noqa: F401  (fixture)
@@ -19,6 +19,7 @@ from protocol import event
 from tools import mosquitto, terminal, vterm
 
 GOLDEN = Path(__file__).resolve().parent.parent / "protocol" / "examples" / "valid" / "event_sale_cash.json"
+TELEMETRY = GOLDEN.with_name("telemetry.json")
 
 
 def expected_keys(dev: Path) -> set[str]:
@@ -99,6 +100,24 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
         assert sighting.messages > 0
         assert await Event.filter(serial=stranger).count() == len(expected_keys(devs[2]))  # its sales kept
         assert await TelemetrySample.filter(serial=stranger).count() == 0
+
+        # The device row keeps the latest heartbeat's health (what the dashboard counts): a later
+        # heartbeat wins even when an earlier one arrives after it.
+        beat = json.loads(TELEMETRY.read_text())["payload"]
+        later = dict(beat, serial=registered[1], ts=1_900_000_100, paper="out", battery_pct=9, printed_mm=5000)
+        earlier = dict(later, ts=1_900_000_000, paper="ok", battery_pct=90, printed_mm=4000)
+        collector = Collector(broker.port)
+        for n, beat in enumerate((later, earlier), start=1):  # in separate batches
+            collector.publish(f"pos/v1/{registered[1]}/telemetry", json.dumps(beat))
+
+            async def stored(n: int = n) -> bool:
+                return await TelemetrySample.filter(serial=registered[1], printed_mm__gte=4000).count() == n
+
+            assert await wait_until(stored)
+        collector.stop()
+        device = await Device.get(serial=registered[1])
+        assert (device.paper, device.battery_pct, device.printed_mm) == ("out", 9, 5000)
+        assert device.telemetry_at == datetime.fromtimestamp(1_900_000_100, UTC)
         stop.set()
         await task
     finally:

@@ -131,3 +131,48 @@ async def _scenario(url: str) -> None:
             assert sent.status_code == 303 and await Command.filter(device__serial=own).count() == 2
             lock = await merchant.post(f"/portal/devices/{own}/commands", data={"name": "lock", "csrf": csrf})
             assert lock.status_code == 403  # a merchant may not lock, as in the API
+
+
+def test_the_dashboard_counts_the_whole_fleet_from_each_devices_latest_heartbeat(database_url):  # noqa: F811
+    asyncio.run(_dashboard(database_url))
+
+
+async def _dashboard(url: str) -> None:
+    from datetime import UTC, date, datetime
+
+    from fleet.devices.models import Device, Ownership
+
+    async with fleet_api(url) as (_client, _seed):
+        # 1,500 terminals besides the seeded ones: every 10th out of paper, every 50th on a low battery.
+        await Device.bulk_create(
+            [
+                Device(
+                    serial=f"TKM-D{n:05d}",
+                    model="TKM-58",
+                    device_type="mpos",
+                    ownership=Ownership.PURCHASED,
+                    invoice_date=date(2026, 1, 5),
+                    online=n % 3 != 0,
+                    last_seen=datetime(2026, 11, 23, tzinfo=UTC),
+                    paper="out" if n % 10 == 0 else "ok",
+                    battery_pct=10 if n % 50 == 0 else 80,
+                )
+                for n in range(1500)
+            ],
+            batch_size=500,
+        )
+        online, offline = await Device.filter(online=True).count(), await Device.filter(online=False).count()
+        app = create_app("secret-" + "s" * 32)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as support:
+            await browser_login(support, "support")
+            page = (await support.get("/portal/dashboard")).text
+        for marker, value in (
+            ("online-count", online),
+            ("offline-count", offline),
+            ("paper-out-count", 150),
+            ("low-battery-count", 30),
+        ):
+            assert re.search(rf'id="{marker}">{value}<', page), marker
+        assert page.count("(10%)") == 30  # every low battery listed with its level
+        assert "peringatan lagi" in page  # more alerts than the page lists

@@ -50,6 +50,12 @@ class Device(Model):
     )
     online = fields.BooleanField(default=False)
     last_seen = fields.DatetimeField(null=True)
+    # The latest heartbeat's health, kept here by the ingest so the dashboard and the periodic jobs read
+    # one row per device rather than searching the telemetry history of each.
+    telemetry_at = fields.DatetimeField(null=True)  # the terminal's time of that heartbeat
+    paper = fields.CharField(max_length=8, null=True)
+    battery_pct = fields.SmallIntField(null=True)
+    printed_mm = fields.BigIntField(null=True)
     boot_reason = fields.CharField(max_length=16, null=True)
     capabilities: fields.JSONField[list] = fields.JSONField(default=list)  # type: ignore[type-arg]
     # The terminal's broker password, hashed in Mosquitto's format (see fleet.auth.passwords); null until

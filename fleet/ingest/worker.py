@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from fleet.commands import service as commands
@@ -164,6 +165,7 @@ class IngestWorker:
         acks: list[tuple[str, dict[str, Any]]] = []
         samples: list[TelemetrySample] = []
         seen: dict[str, dict[str, Any]] = {}
+        health: dict[str, TelemetrySample] = {}  # each terminal's latest heartbeat in this batch
         unknown: dict[str, str] = {}
         for serial, kind, msg in decoded:
             self.counters[f"received.{kind}"] += 1
@@ -185,11 +187,12 @@ class IngestWorker:
             elif kind == topics.ACK and serial in known:
                 acks.append((serial, msg))
             elif kind == topics.TELEMETRY and serial in known:
-                samples.append(
-                    TelemetrySample(
-                        serial=serial, device_time=_at(msg["ts"]), **{c: msg.get(c) for c in TELEMETRY_COLUMNS}
-                    )
+                sample = TelemetrySample(
+                    serial=serial, device_time=_at(msg["ts"]), **{c: msg.get(c) for c in TELEMETRY_COLUMNS}
                 )
+                samples.append(sample)
+                if serial not in health or health[serial].device_time <= sample.device_time:
+                    health[serial] = sample
             if serial in known:
                 update = seen.setdefault(serial, {"last_seen": now})
                 if kind == topics.STATE:
@@ -214,6 +217,11 @@ class IngestWorker:
                     self.counters["commands.closed"] += 1
             for serial, update in seen.items():
                 await Device.filter(serial=serial).update(**update)
+            for serial, sample in health.items():  # unless a later heartbeat got there first
+                at = sample.device_time
+                await Device.filter(Q(serial=serial) & (Q(telemetry_at__isnull=True) | Q(telemetry_at__lte=at))).update(
+                    telemetry_at=at, paper=sample.paper, battery_pct=sample.battery_pct, printed_mm=sample.printed_mm
+                )
             for serial, topic in unknown.items():
                 sighting, created = await UnregisteredSighting.get_or_create(
                     serial=serial, defaults={"first_seen": now, "last_seen": now, "last_topic": topic}

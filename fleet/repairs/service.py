@@ -20,7 +20,7 @@ from fleet.devices.models import Device
 from fleet.domain import calendar as cal
 from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
-from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.models import Event
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from protocol import command
 
@@ -290,9 +290,8 @@ async def run_suggestions(now: datetime, limits: suggestions.Thresholds = sugges
         faults.setdefault(r["serial"], []).append(
             suggestions.Fault(r["device_time"], str(data.get("code")), bool(data.get("active")), data.get("detail"))
         )
-    for device in await Device.all():
-        latest = await TelemetrySample.filter(serial=device.serial).order_by("-device_time").first()
-        found = suggestions.suggest(latest.printed_mm if latest else None, faults.get(device.serial, []), now, limits)
+    for device in await Device.all():  # printed_mm: the latest heartbeat's, kept on the row by the ingest
+        found = suggestions.suggest(device.printed_mm, faults.get(device.serial, []), now, limits)
         for s in found:
             if await Suggestion.exists(device=device, kind=s.kind, status=SuggestionStatus.OPEN):
                 continue

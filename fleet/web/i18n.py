@@ -26,6 +26,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "online": ("Online", "Online"),
     "offline": ("Offline", "Offline"),
     "alerts": ("Peringatan", "Alerts"),
+    "more_alerts": ("dan {n} peringatan lagi", "and {n} more alerts"),
     "paper_out": ("Kertas habis", "Paper out"),
     "low_battery": ("Baterai lemah", "Low battery"),
     "offline_long": ("Offline lebih dari {hours} jam", "Offline for more than {hours} hours"),

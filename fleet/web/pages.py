@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from tortoise.expressions import Q
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
@@ -29,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FsPath(__file__).parent / "templates")
 OFFLINE_HOURS = 2
 LOW_BATTERY = 20
+ALERT_ROWS = 100
 
 
 class PageError(Exception):
@@ -146,16 +148,12 @@ async def portal(request: Request) -> Response:
 async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLResponse:
     who = await _staff(request)
     now = _now(request)
-    devices = await Device.all().order_by("serial").limit(1000)
-    paper_out, low_battery = [], []
-    for device in devices:
-        sample = await TelemetrySample.filter(serial=device.serial).order_by("-device_time", "-id").first()
-        if sample and sample.paper == "out":
-            paper_out.append(device)
-        if sample and sample.battery_pct is not None and sample.battery_pct < LOW_BATTERY:
-            low_battery.append((device, sample.battery_pct))
+    # Counted over the whole fleet, from each device's latest heartbeat (kept on its row by the ingest);
+    # each alert list shows its first ALERT_ROWS.
+    paper_out = Device.filter(paper="out")
+    low_battery = Device.filter(battery_pct__lt=LOW_BATTERY)
     cutoff = now - timedelta(hours=max(1, min(hours, 24 * 365)))
-    long_offline = [d for d in devices if not d.online and (d.last_seen is None or d.last_seen < cutoff)]
+    long_offline = Device.filter(Q(online=False) & (Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff)))
     open_suggestions = await Suggestion.filter(status=SuggestionStatus.OPEN).select_related("device").order_by("-id")
     overdue = [
         row
@@ -166,11 +164,16 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
         request,
         "dashboard.html",
         who,
-        online=sum(d.online for d in devices),
-        offline=sum(not d.online for d in devices),
-        paper_out=paper_out,
-        low_battery=low_battery,
-        long_offline=long_offline,
+        online=await Device.filter(online=True).count(),
+        offline=await Device.filter(online=False).count(),
+        counts={
+            "paper_out": await paper_out.count(),
+            "low_battery": await low_battery.count(),
+            "long_offline": await long_offline.count(),
+        },
+        paper_out=await paper_out.order_by("serial").limit(ALERT_ROWS),
+        low_battery=await low_battery.order_by("battery_pct", "serial").limit(ALERT_ROWS),
+        long_offline=await long_offline.order_by("last_seen", "serial").limit(ALERT_ROWS),
         hours=hours,
         sightings=await UnregisteredSighting.all().order_by("-last_seen").limit(20),
         suggestions=open_suggestions,
