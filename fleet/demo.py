@@ -1,15 +1,21 @@
-"""`fleet demo`: the fleet with its defaults (SQLite, in-process broker) and virtual terminals selling.
+"""`fleet demo`: the fleet with its defaults (SQLite, in-process broker), the sandbox payment gateway
+and virtual terminals selling.
 
 The terminals are real `micropython` processes running the real firmware (tools.vterm). Their
 sales travel over MQTT into the database; the demo prints the URL, logins for each role, and what
-arrived. With --smoke it also sends a ping through the command queue, waits for the terminal's ack,
-checks every journal record was stored once, and stops.
+arrived. The sandbox gateway (tools.sandbox_gateway, its own HTTP service with keys made for this run)
+takes the payments: card sales are authorized at its card host and captured by the fleet, and the
+first terminal's last sale is a QRIS that the demo pays as the customer would, at the gateway, so the
+payment travels webhook → fleet → `pay_confirm` → terminal, which prints the receipt; pay links can be
+sent from the portal (the SMS land in the gateway's log). With --smoke it also sends a ping through the
+command queue, waits for the terminal's ack, checks every journal record was stored once, and stops.
 """
 
 import asyncio
 import contextlib
 import json
 import random
+import secrets
 import shutil
 import signal
 import subprocess
@@ -27,9 +33,10 @@ from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role
 from fleet.auth.routes import create_user
-from fleet.broker import port_or_free
+from fleet.broker import free_port, port_or_free
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event
+from fleet.payments.gateway import SandboxGateway
 from fleet.service import Service
 from tools import escpos_decode, terminal, vterm
 
@@ -63,6 +70,46 @@ class Api:
 
     async def post(self, path: str, data: dict[str, Any]) -> Any:
         return await asyncio.to_thread(self._call, "POST", path, json.dumps(data).encode())
+
+
+class DemoGateway:
+    """The sandbox gateway as its own process on a free port, with an API key and a webhook secret made
+    for this run (nothing that would work anywhere else)."""
+
+    def __init__(self, webhook_url: str, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        api_key, webhook_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self.acquirer = SandboxGateway(self.url, api_key, webhook_secret)
+        argv = [sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port), "--api-key", api_key]
+        argv += ["--webhook-url", webhook_url, "--webhook-secret", webhook_secret]
+        self._log = log.open("w")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
+
+    async def ready(self) -> bool:
+        for _ in range(100):
+            try:
+                await asyncio.to_thread(urllib.request.urlopen, f"{self.url}/sandbox/sms", None, 1)
+                return True
+            except OSError:
+                if self.proc.poll() is not None:
+                    return False
+                await asyncio.sleep(0.1)
+        return False
+
+    async def pay(self, charge_id: str) -> Any:
+        """What the customer's banking app does: pay the charge."""
+        request = urllib.request.Request(f"{self.url}/sandbox/charges/{charge_id}/pay", data=b"", method="POST")
+        answer = await asyncio.to_thread(urllib.request.urlopen, request, None, 10)
+        return json.loads(answer.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
 
 
 async def _seed(terminals: int) -> dict[str, str]:
@@ -121,9 +168,15 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
     database = var / "demo.sqlite3"
     for stale in var.glob("demo.sqlite3*"):
         stale.unlink()
-    service = Service(f"sqlite://{database}", "")
-    app = create_app(jwt_secret, lifespan=service.lifespan)
     port = port_or_free(host, port)
+    base = f"http://{host}:{port}"
+    gateway = DemoGateway(f"{base}/payments/webhooks/sandbox", var / "demo-gateway.log")
+    if not await gateway.ready():
+        gateway.stop()
+        print(f"the sandbox gateway did not start: see {var / 'demo-gateway.log'}", file=sys.stderr)
+        return 1
+    service = Service(f"sqlite://{database}", "", acquirer=gateway.acquirer, secret=jwt_secret)
+    app = create_app(jwt_secret, lifespan=service.lifespan, acquirer=gateway.acquirer)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     # Ctrl-C and SIGTERM end the demo through its own cleanup (terminals stopped), not uvicorn's.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
@@ -133,15 +186,16 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
+            gateway.stop()
             serving.result()
             return 1
         await asyncio.sleep(0.05)
     assert service.broker is not None
-    base = f"http://{host}:{port}"
     logins = await _seed(terminals)
     print(f"open the portal: {base}/portal   public warranty check: {base}/warranty")
     print(f"fleet service API: {base}/docs   database: {database}")
     print(f"MQTT broker (in-process): {service.broker.public_url}")
+    print(f"payment gateway (sandbox, its own service): {gateway.url}   its SMS log: {gateway.url}/sandbox/sms")
     print("logins (the portal, or POST /auth/token and the Authorize button in /docs):")
     for username, password in logins.items():
         print(f"    {username:<8} {password}")
@@ -149,13 +203,20 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
     root = var / "demo-terminals"
     shutil.rmtree(root, ignore_errors=True)
     rng = random.Random(SEED)
-    devs = [vterm.provision(root, service.broker.public_url, SEED, i, {"heartbeat_s": 5}) for i in range(terminals)]
-    procs = [vterm.start(dev, vterm.sale_script(rng, sales), stay=True) for dev in devs]
+    config = {"heartbeat_s": 5, "qris_timeout_s": 600}
+    devs = [vterm.provision(root, service.broker.public_url, SEED, i, config) for i in range(terminals)]
+    scripts = [vterm.sale_script(rng, sales, local_qris=False) for _ in devs]
+    scripts[0] += "1A 2A B 2\n"  # a QRIS sale: the terminal shows the code and waits for the gateway
+    for dev in devs:
+        (dev / "card_host.txt").write_text(gateway.url)  # the card reader authorizes at the acquirer
+    procs = [vterm.start(dev, script, stay=True) for dev, script in zip(devs, scripts, strict=True)]
     print(f"{terminals} virtual terminals (real firmware, MicroPython unix port) making {sales} sales each;")
     print(f"{devs[-1].name} is not registered: the fleet records it as a sighting, never a device (W4)")
     code = 0
     try:
         code = await _follow(devs, procs, smoke)
+        if code == 0:
+            code = await _qris(base, logins, gateway, devs[0])
         if code == 0:
             code = await _show(base, logins, devs, smoke)
         if not smoke and code == 0:
@@ -172,6 +233,7 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
                 proc.kill()
         server.should_exit = True
         await serving
+        gateway.stop()
     return code
 
 
@@ -197,6 +259,39 @@ async def _follow(devs: list[Path], procs: list[subprocess.Popen[bytes]], smoke:
                 return 0
             await asyncio.sleep(0.5)
     print("the terminals' events did not all arrive in time", file=sys.stderr)
+    return 1
+
+
+async def _qris(base: str, logins: dict[str, str], gateway: DemoGateway, dev: Path) -> int:
+    """The customer scans the first terminal's QRIS and pays at the gateway; the terminal completes the
+    sale and prints when the fleet tells it (webhook → fleet → pay_confirm)."""
+    loop = asyncio.get_running_loop()
+    api = Api(base)
+    await api.login("support", logins["support"])
+    charge = None
+    for _ in range(60):
+        pending = [c for c in await api.get("/payments/charges") if c["method"] == "qris" and c["status"] == "pending"]
+        if pending:
+            charge = pending[0]
+            break
+        await asyncio.sleep(0.5)
+    if charge is None:
+        print("the terminal's QRIS did not reach the gateway", file=sys.stderr)
+        return 1
+    started = loop.time()
+    paid = await gateway.pay(charge["provider_ref"])
+    for _ in range(120):
+        sales = [m["data"] for _, m in terminal.journal_records(dev) if m["type"] == "sale"]
+        if sales and any(p.get("ref") == paid["rrn"] for p in sales[-1]["payments"]):
+            print(
+                f"QRIS: the customer paid Rp {paid['amount']:,} at the gateway (RRN {paid['rrn']}); the terminal "
+                f"completed and printed receipt {sales[-1]['receipt']} {loop.time() - started:.1f} s later".replace(
+                    ",", "."
+                )
+            )
+            return 0
+        await asyncio.sleep(0.25)
+    print("the QRIS payment did not reach the terminal", file=sys.stderr)
     return 1
 
 

@@ -26,12 +26,17 @@ def serial_for(seed: int, index: int) -> str:
     return f"VT-{seed % 10000:04d}-{index:04d}"
 
 
-def sale_script(rng: random.Random, sales: int) -> str:
-    """A cashier's session of `sales` sales; every one closes (paid, partially paid or voided)."""
+def sale_script(rng: random.Random, sales: int, local_qris: bool = True) -> str:
+    """A cashier's session of `sales` sales; every one closes (paid, partially paid or voided). A QRIS
+    sale is confirmed at the board (`!confirm`, as if the acquirer answered the terminal directly); with
+    `local_qris=False` there are none (where a real gateway confirms QRIS, a local one would be a payment
+    the acquirer never saw)."""
     steps = []
     for _ in range(sales):
         items = " ".join(f"{rng.randint(1, 3)}*{rng.randint(1, 3)}A" for _ in range(rng.randint(1, 3)))
         kind = rng.choices(["cash", "qris", "card", "down", "void"], weights=[50, 25, 15, 5, 5])[0]
+        if kind == "qris" and not local_qris:
+            kind = "cash"
         if kind == "cash":
             steps.append(f"{items} B 1#")
         elif kind == "qris":
