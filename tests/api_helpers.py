@@ -70,6 +70,7 @@ async def seed() -> Seed:
                     type=kind,
                     device_time=NOW - timedelta(minutes=10 - seq),
                     data={"receipt": 1, "total": 25000} if kind == "sale" else {},
+                    merchant_id=merchant.id,  # as the ingest stamps it
                 )
             for minute in range(0, 120, 2):
                 await TelemetrySample.create(

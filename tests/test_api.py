@@ -208,3 +208,51 @@ def test_hostile_requests_get_clear_errors_are_counted_and_change_nothing(databa
             assert await Device.all().count() == devices and await Merchant.all().count() == merchants
 
     run(body())
+
+
+def test_a_terminal_that_changes_hands_does_not_take_its_sales_with_it(database_url):  # noqa: F811
+    """A terminal given back and handed to another merchant: the new merchant sees none of the previous
+    owner's sales (not in the device's transactions, its detail, its orders, nor a pay link for them);
+    the previous owner still has them in its own transactions."""
+
+    async def body() -> None:
+        from fleet.ingest.models import Event
+        from fleet.payments.gateway import SandboxGateway
+
+        # A gateway adapter that is never reached: the pay link is refused before any charge is made.
+        unused = SandboxGateway("http://127.0.0.1:9", "unused-key", "unused-secret")
+        async with fleet_api(database_url, acquirer=unused) as (client, seed):
+            serial = seed.devices["A"][0]
+            old_order = {"receipt": "V00-000077", "status": "partially_paid", "total": 50_000, "paid": 20_000}
+            await Event.create(
+                key=f"{serial}/j1/77",
+                serial=serial,
+                jid="j1",
+                seq=77,
+                type="sale",
+                device_time=(await Event.filter(serial=serial).first()).device_time,  # type: ignore[union-attr]
+                data=old_order | {"outstanding": 30_000},
+                merchant_id=seed.merchants["A"],
+            )
+            a, b = await login(client, "merchant_a"), await login(client, "merchant_b")
+            support = await login(client, "support")
+            before = (await client.get(f"/merchants/{seed.merchants['A']}/transactions", headers=a)).json()["total"]
+            await Device.filter(serial=serial).update(merchant_id=seed.merchants["B"])
+
+            assert (await client.get(f"/devices/{serial}", headers=a)).status_code == 404  # not A's any more
+            mine = await client.get(f"/devices/{serial}/transactions", headers=b)
+            assert mine.status_code == 200 and mine.json()["total"] == 0
+            assert (await client.get(f"/devices/{serial}", headers=b)).json()["recent_events"] == []
+            b_all = (await client.get(f"/merchants/{seed.merchants['B']}/transactions", headers=b)).json()
+            assert all(item["serial"] != serial for item in b_all["items"])
+            kept = (await client.get(f"/merchants/{seed.merchants['A']}/transactions", headers=a)).json()
+            assert kept["total"] == before and any(item["serial"] == serial for item in kept["items"])
+            order = f"/devices/{serial}/orders/V00-000077"
+            assert (await client.get(order, headers=b)).status_code == 404
+            link = await client.post(f"{order}/paylinks", json={"email": "x@y.id", "methods": ["qris"]}, headers=b)
+            assert link.status_code == 404, link.text
+            assert (await client.get(order, headers=support)).json()["outstanding"] == 30_000  # staff see all
+            everything = await client.get(f"/devices/{serial}/transactions", headers=support)
+            assert everything.json()["total"] > 0
+
+    run(body())

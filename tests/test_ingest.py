@@ -11,7 +11,8 @@ from pathlib import Path
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet import db
-from fleet.devices.models import Device, Ownership, UnregisteredSighting
+from fleet.devices import importer
+from fleet.devices.models import Device, Merchant, Ownership, UnregisteredSighting
 from fleet.ingest.models import Event, TelemetrySample
 from fleet.ingest.worker import IngestWorker
 from mqtt_helpers import Collector
@@ -48,8 +49,10 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
     await db.connect(url)
     try:
         registered = [vterm.serial_for(21, i) for i in range(2)]
-        for serial in registered:
+        shop = await Merchant.create(name="Toko Ingest")
+        for n, serial in enumerate(registered):
             await Device.create(
+                merchant=shop if n == 0 else None,
                 serial=serial,
                 model="TKM-58",
                 device_type="mpos",
@@ -100,6 +103,15 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
         assert sighting.messages > 0
         assert await Event.filter(serial=stranger).count() == len(expected_keys(devs[2]))  # its sales kept
         assert await TelemetrySample.filter(serial=stranger).count() == 0
+        # Each event carries the merchant its terminal belonged to when it was stored; a stranger's sales
+        # are nobody's until the serial is registered, and then its merchant's.
+        assert not await Event.filter(serial=registered[0]).exclude(merchant_id=shop.id).exists()
+        assert not await Event.filter(serial__in=[registered[1], stranger], merchant_id__not_isnull=True).exists()
+        csv = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
+        report = await importer.import_devices(csv + f"{stranger},TKM-58,mpos,Toko Baru,purchased,INV-9,2026-02-01\n")
+        assert report.created == [stranger]
+        newcomer = await Merchant.get(name="Toko Baru")
+        assert await Event.filter(serial=stranger, merchant_id=newcomer.id).count() == len(expected_keys(devs[2]))
 
         # The device row keeps the latest heartbeat's health (what the dashboard counts): a later
         # heartbeat wins even when an earlier one arrives after it.

@@ -9,6 +9,7 @@ from api_helpers import fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_repair_flow import Clock
 
+from fleet.devices.models import Device
 from fleet.ingest.models import Event
 from fleet.payments import refunds
 from fleet.payments.models import BalanceEntry
@@ -46,6 +47,7 @@ async def order(serial: str, receipt: str, seq: int, status: str = "paid", paid:
         type="sale",
         device_time=datetime.now(UTC),
         data=data,
+        merchant_id=(await Device.get(serial=serial)).merchant_id,  # type: ignore[attr-defined]  # as the ingest
     )
 
 

@@ -10,11 +10,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from tortoise.queryset import QuerySet
 
 from fleet.api.problems import Problem
 from fleet.auth import passwords, tokens
 from fleet.auth.models import Role, User
 from fleet.devices.models import Device, Merchant
+from fleet.ingest.models import Event
 from fleet.repairs.models import Ticket
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -94,6 +96,13 @@ async def visible_device(who: Principal, serial: str) -> Device:
     if device is None:
         raise Problem(404, f"no device {serial!r}", type_="not-found")
     return device
+
+
+def visible_events(who: Principal, serial: str) -> QuerySet[Event]:
+    """A terminal's events the caller may see: every one for staff; for a merchant's user, those stored
+    while the terminal was that merchant's (never a previous owner's sales)."""
+    query = Event.filter(serial=serial)
+    return query if who.is_staff else query.filter(merchant_id=who.merchant_id)
 
 
 async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:

@@ -16,6 +16,7 @@ from datetime import date
 from tortoise.transactions import in_transaction
 
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
+from fleet.ingest.models import Event
 from protocol import topics
 
 COLUMNS = (
@@ -192,6 +193,10 @@ async def import_devices(
                     for r in batch
                 ]
             )
+            # Sales a terminal sent before anyone registered it (W4) are its merchant's.
+            for name in {r.merchant for r in batch}:
+                serials = [r.serial for r in batch if r.merchant == name]
+                await Event.filter(serial__in=serials, merchant_id=None).update(merchant_id=merchants[name].id)
             if progress:
                 progress(len(batch))
     report.created = [r.serial for r in fresh]

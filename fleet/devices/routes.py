@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 
 from fleet import mosquitto_config
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Staff, visible_device, visible_merchant
+from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
@@ -182,7 +182,7 @@ async def device_detail(serial: Serial, who: Caller) -> DeviceDetail:
     telemetry = None
     if sample is not None:
         telemetry = {k: getattr(sample, k) for k in sample._meta.fields_map if k not in ("id", "serial")}
-    events = await Event.filter(serial=serial).order_by("-seq").limit(20)
+    events = await visible_events(who, serial).order_by("-seq").limit(20)
     open_commands = await Command.filter(device=device, status__in=OPEN).count()
     return DeviceDetail(
         **device_out(device),

@@ -14,6 +14,10 @@ class Event(Model):
     device_time = fields.DatetimeField()
     received_at = fields.DatetimeField(auto_now_add=True)
     data: fields.JSONField[dict] = fields.JSONField()  # type: ignore[type-arg]
+    # Whose sale this is: the merchant the terminal belonged to when the event was stored (null for a
+    # serial nobody had registered yet, adopted when it is). A terminal that changes hands does not
+    # take its past with it: the new merchant never sees the old one's sales, and the old one keeps them.
+    merchant_id = fields.IntField(null=True, db_index=True)
 
     class Meta:
         table = "event"

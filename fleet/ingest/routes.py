@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from tortoise.queryset import QuerySet
 
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, visible_device, visible_merchant
-from fleet.devices.models import Device
+from fleet.auth.deps import Caller, visible_device, visible_events, visible_merchant
 from fleet.devices.routes import EventOut, Limit, MerchantId, Offset, Serial, event_out
 from fleet.ingest import downsample
 from fleet.ingest.models import Event, TelemetrySample
@@ -68,8 +68,8 @@ async def telemetry_history(
     )
 
 
-async def _transactions(serials: Any, kind: str | None, limit: int, offset: int) -> TransactionPage:
-    query = Event.filter(serial__in=serials, type__in=TRANSACTION_TYPES if kind is None else (kind,))
+async def _transactions(events: QuerySet[Event], kind: str | None, limit: int, offset: int) -> TransactionPage:
+    query = events.filter(type__in=TRANSACTION_TYPES if kind is None else (kind,))
     total = await query.count()
     items = await query.order_by("-device_time", "-id").offset(offset).limit(limit)
     return TransactionPage(total=total, items=[event_out(e) for e in items])
@@ -83,13 +83,14 @@ async def device_transactions(
     serial: Serial, who: Caller, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
 ) -> TransactionPage:
     await visible_device(who, serial)
-    return await _transactions([serial], type, limit, offset)
+    return await _transactions(visible_events(who, serial), type, limit, offset)
 
 
 @router.get("/merchants/{merchant_id}/transactions", response_model=TransactionPage)
 async def merchant_transactions(
     merchant_id: MerchantId, who: Caller, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
 ) -> TransactionPage:
+    """The merchant's sales on every terminal it had when each was made (a terminal since given back still
+    shows its sales here; one it took over shows none of the previous owner's)."""
     merchant = await visible_merchant(who, merchant_id)
-    serials = [str(s) for s in await Device.filter(merchant=merchant).values_list("serial", flat=True)]
-    return await _transactions(serials, type, limit, offset)
+    return await _transactions(Event.filter(merchant_id=merchant.id), type, limit, offset)

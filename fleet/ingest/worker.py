@@ -159,7 +159,8 @@ class IngestWorker:
         if not decoded:
             return
         serials = {serial for serial, _, _ in decoded}
-        known = {str(s) for s in await Device.filter(serial__in=serials).values_list("serial", flat=True)}
+        owners = dict(await Device.filter(serial__in=serials).values_list("serial", "merchant_id"))
+        known = {str(s) for s in owners}
         now = datetime.now(UTC)
         events: list[Event] = []
         acks: list[tuple[str, dict[str, Any]]] = []
@@ -182,6 +183,7 @@ class IngestWorker:
                         type=msg["type"],
                         device_time=_at(msg["ts"]),
                         data=msg["data"],
+                        merchant_id=owners.get(serial),
                     )
                 )
             elif kind == topics.ACK and serial in known:

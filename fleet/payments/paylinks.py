@@ -19,9 +19,13 @@ from fleet.web.i18n import rupiah
 METHODS = ("qris", "card", "paylater")
 
 
-async def order(serial: str, receipt: str) -> dict[str, Any] | None:
-    """The order as the terminal last reported it (its latest `sale` event): status, total, paid, outstanding."""
-    rows = await Event.filter(serial=serial, type="sale").order_by("-seq").limit(500)
+async def order(serial: str, receipt: str, merchant_id: int | None = None) -> dict[str, Any] | None:
+    """The order as the terminal last reported it (its latest `sale` event): status, total, paid,
+    outstanding. With `merchant_id`, only an order made while the terminal was that merchant's."""
+    query = Event.filter(serial=serial, type="sale")
+    if merchant_id is not None:
+        query = query.filter(merchant_id=merchant_id)
+    rows = await query.order_by("-seq").limit(500)
     for row in rows:
         if row.data.get("receipt") == receipt:
             return {k: row.data.get(k) for k in ("receipt", "status", "total", "paid", "outstanding")}
@@ -38,8 +42,8 @@ async def create(
     who: str,
     now: datetime,
 ) -> PayLink:
-    state = await order(device.serial, receipt)
-    if state is None:
+    state = await order(device.serial, receipt, device.merchant_id)  # type: ignore[attr-defined]
+    if state is None:  # also an order from before the terminal was this merchant's: not theirs to collect
         raise Problem(404, f"no order {receipt} from {device.serial}", type_="not-found")
     if state["status"] not in ("unpaid", "partially_paid") or not state["outstanding"]:
         raise Problem(409, "a pay link is only for an Unpaid or Partially paid order (P1)", type_="paylink", rule="P1")

@@ -34,7 +34,7 @@ async def create(
 ) -> RefundRequest:
     if device.merchant_id is None:  # type: ignore[attr-defined]
         raise Problem(422, "the terminal belongs to no merchant", type_="refund")
-    order = await paylinks.order(device.serial, receipt)
+    order = await paylinks.order(device.serial, receipt, device.merchant_id)  # type: ignore[attr-defined]
     if order is None or order["status"] != "paid":
         raise Problem(409, "refunds, returns and complaints are for paid orders", type_="refund")
     try:

@@ -169,8 +169,8 @@ async def reconciliation(run_id: CaseId, who: Staff) -> ReconciliationOut:
 Receipt = Annotated[str, Path(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-async def _order_out(serial: str, receipt: str) -> OrderOut:
-    state = await paylinks.order(serial, receipt)
+async def _order_out(who: Principal, serial: str, receipt: str) -> OrderOut:
+    state = await paylinks.order(serial, receipt, None if who.is_staff else who.merchant_id)
     if state is None:
         raise Problem(404, f"no order {receipt} from {serial}", type_="not-found")
     links = await PayLink.filter(serial=serial, receipt=receipt).order_by("id")
@@ -192,7 +192,7 @@ async def _order_out(serial: str, receipt: str) -> OrderOut:
 async def order(serial: Serial, receipt: Receipt, who: Caller) -> OrderOut:
     """An order's payment status (P1: Unpaid, Partially paid or Paid) and its pay links."""
     device = await visible_device(who, serial)
-    return await _order_out(device.serial, receipt)
+    return await _order_out(who, device.serial, receipt)
 
 
 @router.post("/devices/{serial}/orders/{receipt}/paylinks", response_model=OrderOut, status_code=201)
@@ -201,7 +201,7 @@ async def send_paylink(request: Request, serial: Serial, receipt: Receipt, body:
     device = await visible_device(who, serial)
     now = request.app.state.clock()
     await paylinks.create(_acquirer(request), device, receipt, body.email, body.phone, body.methods, who.username, now)
-    return await _order_out(device.serial, receipt)
+    return await _order_out(who, device.serial, receipt)
 
 
 class PayLaterIn(BaseModel):

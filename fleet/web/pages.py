@@ -13,13 +13,13 @@ from tortoise.expressions import Q
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth.deps import Principal, authenticate, visible_device, visible_ticket
+from fleet.auth.deps import Principal, authenticate, visible_device, visible_events, visible_ticket
 from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
 from fleet.ingest import downsample
-from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.models import TelemetrySample
 from fleet.ingest.routes import TRANSACTION_TYPES
 from fleet.payments import paylinks
 from fleet.repairs import service as repairs
@@ -283,10 +283,11 @@ async def _device_context(request: Request, who: Principal, device: Device) -> d
         "warranty": repairs.warranty_of(device, now.date()),
         "rental": repairs.rental_of(device, now.date()),
         "charts": plots,
-        "transactions": await Event.filter(serial=device.serial, type__in=TRANSACTION_TYPES)
+        "transactions": await visible_events(who, device.serial)
+        .filter(type__in=TRANSACTION_TYPES)
         .order_by("-device_time", "-id")
         .limit(15),
-        "events": await Event.filter(serial=device.serial).order_by("-device_time", "-id").limit(15),
+        "events": await visible_events(who, device.serial).order_by("-device_time", "-id").limit(15),
         "commands": await Command.filter(device=device).order_by("-id").limit(10),
         "tickets": await Ticket.filter(device=device).order_by("-id").limit(10),
         "command_names": sorted(_buttons(who)),
