@@ -147,3 +147,47 @@ def test_a_payment_after_the_cashier_cancelled_is_a_fix_payment_case_resolved_by
             assert (await FixPaymentCase.get(id=case["id"])).resolved_by == "support"
 
     asyncio.run(body())
+
+
+def test_the_payments_follower_goes_on_from_where_it_was_after_a_restart(database_url):  # noqa: F811
+    """A cashier's pay-link request (P1-P2) is acted on once: a restarted service reads on from its cursor
+    in the database, and does not text the customer again (even when that link has since expired)."""
+    import httpx
+    from gateway_helpers import API_KEY, Gateway
+    from gateway_helpers import SECRET as GATEWAY_SECRET
+
+    from fleet.payments.models import PayLink
+
+    phone = "+6281234567801"
+
+    def texts(gateway_url: str) -> int:
+        return sum(m["to"] == phone for m in httpx.get(f"{gateway_url}/sandbox/sms").json())
+
+    async def body(gateway_url: str) -> None:
+        acquirer = SandboxGateway(gateway_url, API_KEY, GATEWAY_SECRET)
+        async with fleet_api(database_url, Clock(NOW), acquirer) as (_client, seed):
+            serial, receipt = "TKM-A000", "V00-000090"
+            order = {"receipt": receipt, "status": "partially_paid", "total": 90_000, "paid": 40_000}
+            for seq, kind, data in (
+                (90, "sale", order | {"outstanding": 50_000}),
+                (91, "paylink", {"receipt": receipt, "phone": phone, "methods": ["qris"]}),
+            ):
+                await Event.create(
+                    key=f"{serial}/j1/{seq}",
+                    serial=serial,
+                    jid="j1",
+                    seq=seq,
+                    type=kind,
+                    device_time=NOW,
+                    data=data,
+                    merchant_id=seed.merchants["A"],
+                )
+            assert await payments.TerminalPayments(acquirer).step(NOW) > 0
+            assert texts(gateway_url) == 1 and await PayLink.filter(receipt=receipt).count() == 1
+            await PayLink.filter(receipt=receipt).update(status="expired")  # a new link would be allowed now
+            restarted = payments.TerminalPayments(acquirer)
+            assert await restarted.step(NOW) == 0  # nothing new since the cursor
+            assert texts(gateway_url) == 1 and await PayLink.filter(receipt=receipt).count() == 1
+
+    with Gateway("http://127.0.0.1:9/unused") as gateway:
+        asyncio.run(body(gateway.url))

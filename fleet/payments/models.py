@@ -33,6 +33,17 @@ class Charge(Model):
         table = "charge"
 
 
+class JobCursor(Model):
+    """How far a job that follows the event table has read: a restart goes on from there, and never acts
+    a second time on what it already did (a pay link's SMS sent again, say)."""
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    position = fields.BigIntField(default=0)  # the last event id handled
+
+    class Meta:
+        table = "job_cursor"
+
+
 class WebhookEvent(Model):
     """Every accepted webhook, by the provider's event id: a replayed one changes nothing."""
 

@@ -26,7 +26,7 @@ from fleet.domain import reconcile
 from fleet.ingest.models import Event
 from fleet.payments import charges, paylinks
 from fleet.payments.gateway import Acquirer, CaptureRefused, WebhookRefused
-from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, Reconciliation, WebhookEvent
+from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, JobCursor, Reconciliation, WebhookEvent
 from protocol import command
 
 log = logging.getLogger("fleet.payments")
@@ -38,14 +38,20 @@ def reference(serial: str, terminal_ref: str) -> str:
 
 
 class TerminalPayments:
-    """Follows the terminals' QRIS payment events (a cursor over the event table) into charges."""
+    """Follows the terminals' payment events (QRIS to register, card captures, pay-link requests) into
+    charges: a cursor over the event table, kept in the database (JobCursor) after each event handled."""
+
+    CURSOR = "terminal_payments"
 
     def __init__(self, acquirer: Acquirer) -> None:
         self.acquirer = acquirer
-        self.after_id = 0
+        self.after_id: int | None = None  # loaded from the database on the first step
         self.refused: dict[str, int] = {}  # cashiers' pay-link requests refused, by reason
 
     async def step(self, now: datetime) -> int:
+        if self.after_id is None:
+            cursor, _ = await JobCursor.get_or_create(name=self.CURSOR)
+            self.after_id = cursor.position
         rows = await Event.filter(id__gt=self.after_id, type__in=("payment", "paylink")).order_by("id").limit(500)
         for row in rows:
             data = row.data
@@ -56,6 +62,7 @@ class TerminalPayments:
             elif data.get("method") == "card" and data.get("status") == "confirmed" and data.get("token"):
                 await self._capture(row.serial, data, now)
             self.after_id = row.id
+            await JobCursor.filter(name=self.CURSOR).update(position=row.id)
         await follow_confirmations(now)
         return len(rows)
 
