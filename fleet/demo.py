@@ -33,12 +33,12 @@ from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role
 from fleet.auth.routes import create_user
-from fleet.broker import free_port, port_or_free
+from fleet.broker import port_or_free
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event
 from fleet.payments.gateway import SandboxGateway
 from fleet.service import Service
-from tools import escpos_decode, terminal, vterm
+from tools import escpos_decode, sandbox_gateway, terminal, vterm
 
 SEED = 7
 MERCHANTS = ("Toko Sinar Jaya", "Warung Bu Tini")
@@ -70,46 +70,6 @@ class Api:
 
     async def post(self, path: str, data: dict[str, Any]) -> Any:
         return await asyncio.to_thread(self._call, "POST", path, json.dumps(data).encode())
-
-
-class DemoGateway:
-    """The sandbox gateway as its own process on a free port, with an API key and a webhook secret made
-    for this run (nothing that would work anywhere else)."""
-
-    def __init__(self, webhook_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        api_key, webhook_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        self.acquirer = SandboxGateway(self.url, api_key, webhook_secret)
-        argv = [sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port), "--api-key", api_key]
-        argv += ["--webhook-url", webhook_url, "--webhook-secret", webhook_secret]
-        self._log = log.open("w")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
-
-    async def ready(self) -> bool:
-        for _ in range(100):
-            try:
-                await asyncio.to_thread(urllib.request.urlopen, f"{self.url}/sandbox/sms", None, 1)
-                return True
-            except OSError:
-                if self.proc.poll() is not None:
-                    return False
-                await asyncio.sleep(0.1)
-        return False
-
-    async def pay(self, charge_id: str) -> Any:
-        """What the customer's banking app does: pay the charge."""
-        request = urllib.request.Request(f"{self.url}/sandbox/charges/{charge_id}/pay", data=b"", method="POST")
-        answer = await asyncio.to_thread(urllib.request.urlopen, request, None, 10)
-        return json.loads(answer.read())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
 
 
 async def _seed(terminals: int) -> dict[str, str]:
@@ -170,13 +130,19 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
         stale.unlink()
     port = port_or_free(host, port)
     base = f"http://{host}:{port}"
-    gateway = DemoGateway(f"{base}/payments/webhooks/sandbox", var / "demo-gateway.log")
-    if not await gateway.ready():
-        gateway.stop()
-        print(f"the sandbox gateway did not start: see {var / 'demo-gateway.log'}", file=sys.stderr)
+    # The payment gateway as its own service, with an API key and a webhook secret made for this run.
+    api_key, webhook_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    gateway = sandbox_gateway.Process(
+        api_key, f"{base}/payments/webhooks/sandbox", webhook_secret, var / "demo-gateway.log"
+    )
+    try:
+        await asyncio.to_thread(gateway.start)
+    except RuntimeError as e:
+        print(e, file=sys.stderr)
         return 1
-    service = Service(f"sqlite://{database}", "", acquirer=gateway.acquirer, secret=jwt_secret)
-    app = create_app(jwt_secret, lifespan=service.lifespan, acquirer=gateway.acquirer)
+    acquirer = SandboxGateway(gateway.url, api_key, webhook_secret)
+    service = Service(f"sqlite://{database}", "", acquirer=acquirer, secret=jwt_secret)
+    app = create_app(jwt_secret, lifespan=service.lifespan, acquirer=acquirer)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     # Ctrl-C and SIGTERM end the demo through its own cleanup (terminals stopped), not uvicorn's.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
@@ -262,7 +228,7 @@ async def _follow(devs: list[Path], procs: list[subprocess.Popen[bytes]], smoke:
     return 1
 
 
-async def _qris(base: str, logins: dict[str, str], gateway: DemoGateway, dev: Path) -> int:
+async def _qris(base: str, logins: dict[str, str], gateway: sandbox_gateway.Process, dev: Path) -> int:
     """The customer scans the first terminal's QRIS and pays at the gateway; the terminal completes the
     sale and prints when the fleet tells it (webhook → fleet → pay_confirm)."""
     loop = asyncio.get_running_loop()
@@ -279,7 +245,7 @@ async def _qris(base: str, logins: dict[str, str], gateway: DemoGateway, dev: Pa
         print("the terminal's QRIS did not reach the gateway", file=sys.stderr)
         return 1
     started = loop.time()
-    paid = await gateway.pay(charge["provider_ref"])
+    paid = await asyncio.to_thread(gateway.pay, charge["provider_ref"])
     for _ in range(120):
         sales = [m["data"] for _, m in terminal.journal_records(dev) if m["type"] == "sale"]
         if sales and any(p.get("ref") == paid["rrn"] for p in sales[-1]["payments"]):

@@ -34,10 +34,12 @@ import hmac
 import io
 import json
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +47,8 @@ import uvicorn
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
+
+from fleet.broker import free_port
 
 SETTLEMENT_COLUMNS = ("charge_id", "reference", "rrn", "amount", "paid_at", "terminal", "method")
 METHODS = ("qris", "paylink", "paylater", "card")
@@ -297,6 +301,57 @@ class Gateway:
                 except httpx.HTTPError as e:
                     record["status"] = str(e)
                 await asyncio.sleep(min(30, 0.5 * 2**attempt))
+
+
+class Process:
+    """This gateway run as its own service (`python -m tools.sandbox_gateway`) on a free port of
+    127.0.0.1, as the demo and the tests use it; its output goes to `log` (discarded without one)."""
+
+    def __init__(self, api_key: str, webhook_url: str, webhook_secret: str, log: Path | None = None) -> None:
+        self.api_key, self.webhook_url, self.webhook_secret = api_key, webhook_url, webhook_secret
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Process":
+        """Start it and wait until it answers."""
+        argv = [sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port), "--api-key", self.api_key]
+        argv += ["--webhook-url", self.webhook_url, "--webhook-secret", self.webhook_secret]
+        out = self.log.open("wb") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                httpx.get(f"{self.url}/sandbox/sms", timeout=1)
+                return self
+            except httpx.HTTPError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the sandbox gateway did not start (its output: {self.log or 'discarded'})")
+
+    def pay(self, charge_id: str) -> dict[str, Any]:
+        """What the customer's banking app does: pay the charge."""
+        answer = httpx.post(f"{self.url}/sandbox/charges/{charge_id}/pay", timeout=10)
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def __enter__(self) -> "Process":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
