@@ -100,14 +100,19 @@ def _bisect(ok, low: int, high: int, step: int = 1024) -> int:
     return high
 
 
-def _probe(code: Path, source: str) -> str:
+def _output(code: Path, source: str, heap: int | str = "1M") -> str:
+    """What MicroPython prints running `source` with the built firmware `code` on its path."""
     argv, env = terminal.command(Path("unused"), code=code)
     proc = subprocess.run(
-        [argv[0], "-X", "heapsize=1M", "-c", source], env=env, capture_output=True, text=True, timeout=60
+        [argv[0], "-X", f"heapsize={heap}", "-c", source], env=env, capture_output=True, text=True, timeout=60
     )
     if proc.returncode != 0:
         raise SystemExit(proc.stdout + proc.stderr)
-    return proc.stdout.strip().splitlines()[-1]
+    return proc.stdout
+
+
+def _probe(code: Path, source: str) -> str:
+    return _output(code, source).strip().splitlines()[-1]
 
 
 def _baseline_ok(code: Path, heap: int) -> bool:
@@ -169,23 +174,10 @@ def _code_load_holes(code: Path, modules: tuple[str, ...], heap: int) -> int:
     """Free bytes left between pieces of code by importing `modules` in one chain into a `heap`-byte heap
     and collecting: the layout the chained data figure's flow starts from."""
     imports = "".join(f"import {m}\n" for m in modules)
-    argv, env = terminal.command(Path("unused"), code=code)
-    proc = subprocess.run(
-        [
-            argv[0],
-            "-X",
-            f"heapsize={heap}",
-            "-c",
-            f"import gc, micropython\n{imports}gc.collect()\nmicropython.mem_info(1)",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    output = _output(code, f"import gc, micropython\n{imports}gc.collect()\nmicropython.mem_info(1)", heap)
     total = used = 0
     cells = []
-    for line in proc.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith("GC: total:"):  # GC: total: 1048128, used: 123456, free: ...
             total, used = (int(part.split(":")[1]) for part in line[len("GC: ") :].split(",")[:2])
         elif len(line) > 10 and line[8:10] == ": " and all(c in "0123456789abcdef" for c in line[:8]):
@@ -194,7 +186,7 @@ def _code_load_holes(code: Path, modules: tuple[str, ...], heap: int) -> int:
             cells.append("." * 64 * int(line.strip()[1:].split()[0]))
     blocks = "".join(cells)
     if not total or not blocks:
-        raise SystemExit("no heap map from micropython.mem_info(1):\n" + proc.stdout + proc.stderr)
+        raise SystemExit("no heap map from micropython.mem_info(1):\n" + output)
     block_bytes = total // len(blocks)
     top = len(blocks.rstrip("."))
     return top * block_bytes - used
