@@ -5,6 +5,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from fleet.domain import paylater
+
 
 class Ownership(StrEnum):
     PURCHASED = "purchased"  # "beli putus": warranty from the invoice date (W1)
@@ -25,8 +27,8 @@ class Merchant(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=120, unique=True)
     # The merchant's auto-cancel window in minutes, from its settings: a PayLater customer must pay within
-    # it (P4). Bounds and default: fleet.domain.paylater.AUTO_CANCEL_MINUTES.
-    auto_cancel_minutes = fields.IntField(default=30)
+    # it (P4). Bounds: fleet.domain.paylater.auto_cancel.
+    auto_cancel_minutes = fields.IntField(default=paylater.AUTO_CANCEL_DEFAULT)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

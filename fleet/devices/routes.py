@@ -46,7 +46,7 @@ class MerchantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_cancel_minutes: int = Field(ge=paylater.AUTO_CANCEL_MINUTES[0], le=paylater.AUTO_CANCEL_MINUTES[2])
+    auto_cancel_minutes: int = Field(ge=paylater.AUTO_CANCEL_LEAST, le=paylater.AUTO_CANCEL_MOST)
 
 
 class DeviceOut(BaseModel):

@@ -19,14 +19,14 @@ OTP_TTL = timedelta(minutes=5)
 OTP_ATTEMPTS = 3
 OTP_SENDS = 3
 OTP_SEND_WINDOW = timedelta(minutes=15)
-AUTO_CANCEL_MINUTES = (5, 30, 7 * 24 * 60)  # the merchant's setting: least, default, most
+# The merchant's auto-cancel window, in minutes: the least and most it may set, and the default.
+AUTO_CANCEL_LEAST, AUTO_CANCEL_DEFAULT, AUTO_CANCEL_MOST = 5, 30, 7 * 24 * 60
 
 
 def auto_cancel(minutes: int) -> timedelta:
     """The auto-cancel window a merchant set, as a duration (P4); a value outside the bounds is refused."""
-    low, _default, high = AUTO_CANCEL_MINUTES
-    if not low <= minutes <= high:
-        raise ValueError(f"the auto-cancel window is {low} to {high} minutes, not {minutes}")
+    if not AUTO_CANCEL_LEAST <= minutes <= AUTO_CANCEL_MOST:
+        raise ValueError(f"the auto-cancel window is {AUTO_CANCEL_LEAST} to {AUTO_CANCEL_MOST} minutes, not {minutes}")
     return timedelta(minutes=minutes)
 
 

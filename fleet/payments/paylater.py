@@ -23,7 +23,7 @@ async def _auto_cancel(serial: str) -> timedelta:
     that belongs to none."""
     device = await Device.get_or_none(serial=serial).prefetch_related("merchant")
     merchant = device.merchant if device is not None else None
-    minutes = merchant.auto_cancel_minutes if merchant is not None else paylater.AUTO_CANCEL_MINUTES[1]
+    minutes = merchant.auto_cancel_minutes if merchant is not None else paylater.AUTO_CANCEL_DEFAULT
     return paylater.auto_cancel(minutes)
 
 

@@ -224,7 +224,7 @@ async def devices_page(
         merchant=merchant,
         merchants=merchants,
         own=own,
-        auto_cancel=paylater.AUTO_CANCEL_MINUTES,
+        auto_cancel=(paylater.AUTO_CANCEL_LEAST, paylater.AUTO_CANCEL_MOST),
         notice=notice[:160],
     )
 
