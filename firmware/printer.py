@@ -21,6 +21,7 @@ class Printer:
         self.port = port
         self.on_fault = on_fault  # on_fault(code, active): "cover_open" or "paper_out" began or ended
         self.paper = "unknown"
+        self.has_cover_status = True  # until the printer leaves DLE EOT 2 unanswered: then never asked again
         self.printing = False  # sending a job (not while waiting for paper): the link waits meanwhile
         # Head and cutter wear since manufacture (kept on flash by the caller through counters()).
         self.lines = 0
@@ -43,9 +44,15 @@ class Printer:
         return escpos.error_status(self.port.read_byte(100))
 
     def cover_open(self):
-        """Ask the printer whether its cover is open (DLE EOT 2); False when it does not answer."""
+        """Ask the printer whether its cover is open (DLE EOT 2); False when it does not answer. A printer
+        that does not answer it is not asked again: each unanswered query would hold the till 100 ms."""
+        if not self.has_cover_status:
+            return False
         self.port.write(escpos.STATUS_OFFLINE)
-        return escpos.cover_open(self.port.read_byte(100))
+        answer = self.port.read_byte(100)
+        if answer is None:
+            self.has_cover_status = False
+        return escpos.cover_open(answer)
 
     def _stopped(self):
         """What keeps the printer from printing now: 'cover_open', 'paper_out' or None."""

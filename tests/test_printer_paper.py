@@ -86,3 +86,14 @@ def test_a_cover_closed_on_an_empty_roll_turns_into_paper_out(tmp_path):
     faults = [(f["code"], f["active"]) for f in of_type(evs, "fault")]
     assert faults == [("cover_open", True), ("cover_open", False), ("paper_out", True), ("paper_out", False)]
     assert len(of_type(evs, "receipt", copy=False)) == 1 and "TOTAL" in pages(dev)[0].text
+
+
+def test_a_printer_that_does_not_answer_the_cover_query_is_asked_once(tmp_path):
+    """Each unanswered DLE EOT 2 would hold the till 100 ms every 256 bytes: the driver stops asking."""
+    asking = new_terminal(tmp_path, name="asking")
+    sell(asking, f"{SALE} {SALE}")
+    assert int((asking / "printer_queries.txt").read_text()) > 2  # before every 256 bytes of each receipt
+    mute = new_terminal(tmp_path, name="mute")
+    evs = sell(mute, f"!cover_status=none {SALE} {SALE}")
+    assert int((mute / "printer_queries.txt").read_text()) == 1
+    assert len(of_type(evs, "receipt", copy=False)) == 2 and not of_type(evs, "fault")

@@ -9,6 +9,7 @@ ESC/POS bytes, DIR/display.log every display update. The cashier is a script: wh
     !paper_after=N      the roll runs out after N more printed bytes
     !printer_error=cutter|unrecoverable|overheat|none   the printer's error status (DLE EOT 3)
     !cover=open|closed                    the printer's cover (DLE EOT 2)
+    !cover_status=none  the printer does not answer DLE EOT 2 (DIR/printer_queries.txt counts the queries)
     !confirm[=REF]      the acquirer confirms the pending QRIS (tests inject through the board)
     !card=approve|decline   the card reader's next answer
     !battery=N          battery percent
@@ -57,7 +58,9 @@ class SimPrinterPort:
         self.held = bytearray()
         self.lost = 0
         self.error = 0  # the DLE EOT 3 answer: 0x08 cutter error, 0x20 unrecoverable, 0x40 overheat
-        self.cover = False  # open
+        self.cover = False  # True while the cover is open (DLE EOT 2)
+        self.answers_cover = True  # False: a printer that leaves DLE EOT 2 unanswered
+        self.cover_queries = 0  # DLE EOT 2 queries received (DIR/printer_queries.txt at shutdown)
         self._answer = None
 
     def write(self, data):
@@ -68,7 +71,9 @@ class SimPrinterPort:
             self._answer = 0x12 | self.error  # bits 1 and 4 are always set on the wire
             return
         if data == escpos.STATUS_OFFLINE:
-            self._answer = 0x12 | (0x04 if self.cover else 0)
+            self.cover_queries += 1
+            if self.answers_cover:
+                self._answer = 0x12 | (0x04 if self.cover else 0)
             return
         if self.paper == "out" or self.cover:
             room = _BUFFER - len(self.held)
@@ -257,6 +262,8 @@ class Board:
                 time.sleep(1)
 
     def shutdown(self):
+        with open(self.dev + "/printer_queries.txt", "w") as f:
+            f.write("%d\n" % self.printer_port.cover_queries)
         try:
             os.remove(self.dev + "/running")
         except OSError:
@@ -299,6 +306,8 @@ class Board:
                 port.paper = value
         elif name == "paper_after":
             port.paper_left = int(value)
+        elif name == "cover_status":  # =none: the printer does not answer DLE EOT 2
+            port.answers_cover = value != "none"
         elif name == "cover":
             if value == "open":
                 port.cover = True
