@@ -159,7 +159,7 @@ def test_paylater_sale_at_the_terminal_with_otp_refusal_wrong_code_and_down_paym
 
 
 def test_without_a_payment_gateway_the_terminal_is_told_at_once_that_paylater_is_not_available(tmp_path):
-    """A fleet run without a gateway still answers the terminal's PayLater request: "PayLater gagal" on
+    """P4 at the keypad when the fleet has no gateway: it still answers the PayLater request, "PayLater gagal" on
     the display within seconds (the cashier takes another payment), not a wait for the 30 s timeout."""
     serial = vterm.serial_for(73, 0)
     (tmp_path / "devices.csv").write_text(

@@ -6,8 +6,11 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from api_helpers import fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
+from gateway_helpers import API_KEY, Gateway
+from gateway_helpers import SECRET as GATEWAY_SECRET
 from test_repair_flow import Clock
 
 from fleet.commands import service as commands
@@ -15,7 +18,7 @@ from fleet.commands.models import Command
 from fleet.ingest.models import Event
 from fleet.payments import service as payments
 from fleet.payments.gateway import SandboxGateway
-from fleet.payments.models import Charge, FixPaymentCase, WebhookEvent
+from fleet.payments.models import Charge, FixPaymentCase, PayLink, WebhookEvent
 from tools.sandbox_gateway import sign
 
 SECRET = "whsec-" + "k" * 24
@@ -152,12 +155,6 @@ def test_a_payment_after_the_cashier_cancelled_is_a_fix_payment_case_resolved_by
 def test_the_payments_follower_goes_on_from_where_it_was_after_a_restart(database_url):  # noqa: F811
     """A cashier's pay-link request (P1-P2) is acted on once: a restarted service reads on from its cursor
     in the database, and does not text the customer again (even when that link has since expired)."""
-    import httpx
-    from gateway_helpers import API_KEY, Gateway
-    from gateway_helpers import SECRET as GATEWAY_SECRET
-
-    from fleet.payments.models import PayLink
-
     phone = "+6281234567801"
 
     def texts(gateway_url: str) -> int:
