@@ -43,6 +43,10 @@ _MAX_DIGITS = const(12)
 _MAX_PHONE = const(14)
 _MAX_ITEMS = const(200)
 _MAX_QTY = const(9999)
+# A sale's event must fit the contract's event size (codec.MAX_BYTES, 16 KiB), or no broker and no fleet
+# would take it and the outbox would stall behind it: the items may fill it but for room kept for the
+# envelope, the totals and eight payment lines of the largest size.
+_CART_BYTES = const(16384 - 3072)
 
 
 class Inbox:
@@ -84,6 +88,7 @@ class Till:
         self.entry = ""
         self.qty = 1
         self.items = []
+        self.cart_bytes = 0  # the items' encoded size: the sale must fit one event (_CART_BYTES)
         self.discount = 0
         self.sale = None  # the open sale's totals, once journaled
         self.payments = []  # confirmed payment lines of the open sale
@@ -242,10 +247,12 @@ class Till:
                     self.show("Ketik harga", "lalu #")
                     return
                 line = {"name": "Barang", "qty": self.qty, "unit_price": value}
-            if len(self.items) >= _MAX_ITEMS:
-                self.show("Keranjang penuh")
+            size = len(_encode(line)) + 1
+            if len(self.items) >= _MAX_ITEMS or self.cart_bytes + size > _CART_BYTES:
+                self.show("Keranjang penuh", "Bayar dulu")
                 return
             self.items.append(line)
+            self.cart_bytes += size
             self.qty = 1
             self.state = CART
             self.show(line["name"][:16], money.rupiah(self._totals()[4]))
@@ -439,6 +446,7 @@ class Till:
     def _reset(self):
         self.state = IDLE
         self.items = []
+        self.cart_bytes = 0
         self.discount = 0
         self.sale = None
         self.payments = []

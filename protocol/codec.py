@@ -1,7 +1,8 @@
 """Encode and decode messages: the one path every consumer of the wire goes through.
 
 `decode(topic, payload)` checks, in order: the topic, the payload size, JSON, the envelope (version and
-serial, which must equal the topic's), then the body of that kind. Each failure is a ProtocolError with a
+serial, which must equal the topic's), storable text and nesting (`schema.check_storable`), then the
+body of that kind. Each failure is a ProtocolError with a
 reason code (for counting) and the field at fault.
 """
 
@@ -64,6 +65,9 @@ def validate(kind: str, msg: object, serial: str | None = None) -> dict:
         )
     if serial is not None and own != serial:
         raise ProtocolError(SERIAL_MISMATCH, "serial", "differs from the topic's serial")
+    from protocol.schema import check_storable
+
+    check_storable(msg)  # before the kind's spec: unknown fields are stored as sent, so they count too
     _validator(kind)(msg)
     return msg
 

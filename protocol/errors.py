@@ -9,6 +9,8 @@ MISSING = "missing_field"
 WRONG_TYPE = "wrong_type"
 BAD_VALUE = "bad_value"
 SERIAL_MISMATCH = "serial_mismatch"
+BAD_TEXT = "bad_text"  # a NUL or an unpaired surrogate: no database can store it
+TOO_DEEP = "too_deep"  # objects and lists nested deeper than any message of the contract
 
 
 class ProtocolError(ValueError):

@@ -8,10 +8,12 @@ A spec is a tuple of fields; a field is a tuple `(name, type, required, a, b)`:
     STRS   at most a strings of at most b characters each
     MAP    any JSON object of at most a keys (opaque to the contract, e.g. terminal config)
 
-Unknown fields are ignored so that v1 can grow by adding optional fields; `null` counts as absent.
+Unknown fields are ignored so that v1 can grow by adding optional fields; `null` counts as absent. What
+every message must be before any spec is read, unknown fields included, is `check_storable`'s: text that a
+database can store, nested no deeper than MAX_DEPTH.
 """
 
-from protocol.errors import BAD_VALUE, MISSING, WRONG_TYPE, ProtocolError
+from protocol.errors import BAD_TEXT, BAD_VALUE, MISSING, TOO_DEEP, WRONG_TYPE, ProtocolError
 
 STR = 1
 INT = 2
@@ -86,6 +88,72 @@ def check_field(item: object, field: tuple, where: str) -> None:
     elif kind == MAP:
         if len(item) > field[3]:  # type: ignore[arg-type]
             raise ProtocolError(BAD_VALUE, where, "at most %d keys" % field[3])
+
+
+# Objects and lists inside one another: a message (1), its data (2), a list of items (3), an item (4), and
+# room for opaque maps (terminal config) to hold a list of objects. Deeper is hostile, never a sale.
+MAX_DEPTH = 6
+_SURROGATE_UTF8 = b"\xed"  # the lead byte of U+D000..U+DFFF in UTF-8, surrogates included
+_encode_refuses_surrogates = None  # CPython's str.encode raises on a lone surrogate; MicroPython's does not
+
+
+def storable_text(text: str) -> bool:
+    """True unless `text` holds a NUL or an unpaired UTF-16 surrogate (PostgreSQL refuses the first, every
+    UTF-8 encoder the second). MicroPython's JSON reader keeps an escaped pair as two surrogates: a pair is
+    fine, a lone half is not."""
+    global _encode_refuses_surrogates
+    if "\x00" in text:
+        return False
+    if _encode_refuses_surrogates is None:
+        try:
+            "\ud800".encode()
+            _encode_refuses_surrogates = False
+        except UnicodeError:
+            _encode_refuses_surrogates = True
+    try:
+        data = text.encode()
+    except UnicodeError:
+        return False
+    if _encode_refuses_surrogates or _SURROGATE_UTF8 not in data:
+        return True
+    pending_high = False  # MicroPython: walk the pairs
+    for ch in text:
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDBFF:
+            if pending_high:
+                return False
+            pending_high = True
+        elif 0xDC00 <= code <= 0xDFFF:
+            if not pending_high:
+                return False
+            pending_high = False
+        elif pending_high:
+            return False
+    return not pending_high
+
+
+def check_storable(value: object, where: str = "", depth: int = 0) -> None:
+    """Raise ProtocolError unless every key and string in `value` is storable text and no object or list
+    is nested more than MAX_DEPTH deep (fields the specs do not know included: they are stored as sent)."""
+    kind = type(value)
+    if kind is str:
+        if not storable_text(value):  # type: ignore[arg-type]
+            raise ProtocolError(BAD_TEXT, where, "holds a NUL character or an unpaired surrogate")
+        return
+    if kind is not dict and kind is not list:
+        return
+    depth += 1
+    if depth > MAX_DEPTH:
+        raise ProtocolError(TOO_DEEP, where, "nested more than %d deep" % MAX_DEPTH)
+    if kind is dict:
+        for key in value:  # type: ignore[attr-defined]
+            inner = where + "." + key if where else key
+            if not storable_text(key):
+                raise ProtocolError(BAD_TEXT, where, "a key holds a NUL character or an unpaired surrogate")
+            check_storable(value[key], inner, depth)  # type: ignore[index]
+    else:
+        for i, item in enumerate(value):  # type: ignore[arg-type]
+            check_storable(item, where + "[" + str(i) + "]", depth)
 
 
 def fail(where: str, detail: str) -> None:

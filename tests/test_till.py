@@ -6,7 +6,7 @@ Rules: P1 (payment status, outstanding amount for a pay link), Q1 (dynamic QRIS)
 import zxingcpp
 
 from firmware_helpers import SERIAL, new_terminal, of_type, pages, sell
-from protocol import event, qris
+from protocol import codec, event, qris, topics
 from tools import escpos_decode, terminal
 
 
@@ -204,3 +204,17 @@ def test_p4_paylater_needs_the_fleet_and_a_terminal_without_a_connection_says_so
     assert "PayLater perlu | koneksi online" in terminal.display(dev)
     assert [p["method"] for p in of_type(evs, "payment")] == ["cash"]
     assert of_type(evs, "sale")[0]["status"] == "paid"
+
+
+def test_the_till_refuses_a_line_that_would_overflow_the_largest_event_the_wire_takes(tmp_path):
+    """An event over the contract's size is refused by the broker and the fleet alike and would stall the
+    outbox behind it (#15 item 7): the cart stops short of it and says so; the sale closes and fits."""
+    name = "Kopi Susu Gula Aren Ekstra Besar Dengan Es Batu"[:48]
+    dev = new_terminal(tmp_path, {"products": [{"plu": 7, "name": name, "price": 1_000_000_000}]})
+    evs = sell(dev, "7A " * 199 + "B 1 #")
+    [sale] = [e for e in evs if e["type"] == "sale"]
+    size = len(codec.encode(sale))
+    assert size <= codec.MAX_BYTES[topics.EVENT], size
+    assert 50 < len(sale["data"]["items"]) < 199
+    assert "Keranjang penuh | Bayar dulu" in terminal.display(dev)
+    assert sale["data"]["status"] == event.PAID
