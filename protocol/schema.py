@@ -152,7 +152,7 @@ def check_storable(value: object, where: str = "", depth: int = 0) -> None:
                 raise ProtocolError(BAD_TEXT, where, "a key holds a NUL character or an unpaired surrogate")
             check_storable(value[key], inner, depth)  # type: ignore[index]
     else:
-        for i, item in enumerate(value):  # type: ignore[arg-type]
+        for i, item in enumerate(value):  # type: ignore[arg-type, var-annotated]
             check_storable(item, where + "[" + str(i) + "]", depth)
 
 
