@@ -1,12 +1,19 @@
 """Databases for fleet tests: a SQLite file, or a fresh PostgreSQL database on 127.0.0.1:5432, per test."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+
+from fleet import db
+from fleet.ingest.models import Event
+from tools import mosquitto
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
@@ -33,3 +40,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"{POSTGRES}/{name}"
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def stored_keys(url: str) -> list[str]:
+    await db.connect(url)
+    try:
+        return [str(k) for k in await Event.all().values_list("key", flat=True)]
+    finally:
+        await db.disconnect()
+
+
+def start_worker(url: str, broker: mosquitto.Mosquitto, worker_id: str) -> subprocess.Popen[bytes]:
+    fleet = str(Path(sys.executable).parent / "fleet")
+    env = dict(os.environ, FLEET_DATABASE_URL=url)
+    return subprocess.Popen(
+        [fleet, "ingest", "--broker", broker.url, "--id", worker_id],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )

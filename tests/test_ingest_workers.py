@@ -1,14 +1,10 @@
 """Ingest workers under stress: killed with SIGKILL mid-batch, and two of them sharing one subscription."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
-from fleet_helpers import database_url  # noqa: F401  (fixture)
+from fleet_helpers import database_url, start_worker, stored_keys  # noqa: F401  (fixture)
 
 from fleet import db
 from fleet.ingest.models import Event
@@ -41,25 +37,6 @@ def publish_events(port: int, count: int, serials: int = 20) -> set[str]:
         info.wait_for_publish(30)
     publisher.stop()
     return keys
-
-
-async def stored_keys(url: str) -> list[str]:
-    await db.connect(url)
-    try:
-        return [str(k) for k in await Event.all().values_list("key", flat=True)]
-    finally:
-        await db.disconnect()
-
-
-def start_worker(url: str, broker: mosquitto.Mosquitto, worker_id: str) -> subprocess.Popen[bytes]:
-    fleet = str(Path(sys.executable).parent / "fleet")
-    env = dict(os.environ, FLEET_DATABASE_URL=url)
-    return subprocess.Popen(
-        [fleet, "ingest", "--broker", broker.url, "--id", worker_id],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(database_url, tmp_path):  # noqa: F811

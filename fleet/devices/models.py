@@ -50,8 +50,13 @@ class Device(Model):
     merchant: fields.ForeignKeyNullableRelation[Merchant] = fields.ForeignKeyField(
         "fleet.Merchant", related_name="devices", null=True, on_delete=fields.SET_NULL
     )
+    # Presence. `online` is the broker session as the terminal's retained state and its last will tell it,
+    # applied by the terminal's own time (`state_at`), never a late older message over a newer one; it
+    # counts as online only while the terminal was also heard (`last_seen`, any message) within the
+    # presence window: see fleet.domain.presence.
     online = fields.BooleanField(default=False)
-    last_seen = fields.DatetimeField(null=True)
+    state_at = fields.DatetimeField(null=True)
+    last_seen = fields.DatetimeField(null=True, db_index=True)
     # The latest heartbeat's health, kept here by the ingest so the dashboard and the periodic jobs read
     # one row per device rather than searching the telemetry history of each.
     telemetry_at = fields.DatetimeField(null=True)  # the terminal's time of that heartbeat

@@ -45,3 +45,22 @@ class TelemetrySample(Model):
     class Meta:
         table = "telemetry_sample"
         indexes = (("serial", "device_time"),)
+
+
+class QuarantinedMessage(Model):
+    """A message the ingest acknowledged without storing it: refused by the wire contract, refused by the
+    database, or claiming an idempotency key already stored with another body. Kept as it arrived (raw
+    bytes) so that Biz Support can see what a terminal sent and settle it by hand."""
+
+    id = fields.BigIntField(primary_key=True)
+    received_at = fields.DatetimeField(db_index=True)
+    topic = fields.CharField(max_length=256)
+    serial = fields.CharField(max_length=32, null=True, db_index=True)
+    reason = fields.CharField(max_length=32)  # a protocol reason code, "unstorable" or "key_conflict"
+    field = fields.CharField(max_length=128, default="")
+    detail = fields.TextField()
+    payload = fields.BinaryField()  # at most MAX_KEPT bytes of it
+    size = fields.IntField()  # the payload's whole size
+
+    class Meta:
+        table = "quarantined_message"

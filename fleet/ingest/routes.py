@@ -1,5 +1,6 @@
 """What terminals reported, as the API shows it: telemetry history (downsampled) and transactions."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -8,10 +9,10 @@ from pydantic import BaseModel
 from tortoise.queryset import QuerySet
 
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, visible_device, visible_events, visible_merchant
+from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.devices.routes import EventOut, Limit, MerchantId, Offset, Serial, event_out
 from fleet.ingest import downsample
-from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
 from fleet.ingest.worker import TELEMETRY_COLUMNS
 
 router = APIRouter(tags=["telemetry and transactions"])
@@ -94,3 +95,57 @@ async def merchant_transactions(
     shows its sales here; one it took over shows none of the previous owner's)."""
     merchant = await visible_merchant(who, merchant_id)
     return await _transactions(Event.filter(merchant_id=merchant.id), type, limit, offset)
+
+
+class QuarantinedOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    serial: str | None
+    reason: str
+    field: str
+    detail: str
+    size: int
+    payload_text: str  # the kept bytes as UTF-8, undecodable bytes replaced: for reading
+    payload_base64: str  # the kept bytes exactly: for settling by hand
+
+
+class QuarantinePage(BaseModel):
+    total: int
+    items: list[QuarantinedOut]
+
+
+def quarantined_out(q: QuarantinedMessage) -> QuarantinedOut:
+    raw = bytes(q.payload)
+    return QuarantinedOut(
+        id=q.id,
+        received_at=q.received_at,
+        topic=q.topic,
+        serial=q.serial,
+        reason=q.reason,
+        field=q.field,
+        detail=q.detail,
+        size=q.size,
+        payload_text=raw.decode("utf-8", "replace"),
+        payload_base64=base64.b64encode(raw).decode(),
+    )
+
+
+QuarantineReason = Annotated[str | None, Query(pattern="^[a-z_]{1,32}$")]
+SerialFilter = Annotated[str | None, Query(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")]
+
+
+@router.get("/ingest/quarantine", response_model=QuarantinePage)
+async def quarantine(
+    who: Staff, serial: SerialFilter = None, reason: QuarantineReason = None, limit: Limit = 50, offset: Offset = 0
+) -> QuarantinePage:
+    """Messages the ingest acknowledged without storing (Biz Support only), newest first: refused by the
+    wire contract, refused by the database, or claiming an event key already stored with another body."""
+    query = QuarantinedMessage.all()
+    if serial is not None:
+        query = query.filter(serial=serial)
+    if reason is not None:
+        query = query.filter(reason=reason)
+    total = await query.count()
+    items = await query.order_by("-id").offset(offset).limit(limit)
+    return QuarantinePage(total=total, items=[quarantined_out(q) for q in items])

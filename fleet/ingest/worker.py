@@ -26,7 +26,8 @@ from tortoise.transactions import in_transaction
 
 from fleet.commands import service as commands
 from fleet.devices.models import Device, UnregisteredSighting
-from fleet.ingest.models import Event, TelemetrySample
+from fleet.domain.presence import state_wins
+from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
 from protocol import codec, event, telemetry, topics
 from protocol.errors import ProtocolError
 
@@ -39,12 +40,26 @@ KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 TELEMETRY_COLUMNS = tuple(f for f in telemetry.FIELDS if f not in ("ts", "model", "fw"))
 
 
+# Why a message was quarantined, beyond the protocol's own reason codes.
+UNSTORABLE = "unstorable"  # the database refused it, alone
+KEY_CONFLICT = "key_conflict"  # its idempotency key is already stored with another body
+MAX_KEPT = 20_000  # bytes of a quarantined payload kept (the broker's packet limit bounds the rest)
+
+
 @dataclass
 class Received:
     topic: str
     payload: bytes
     mid: int
     qos: int
+
+
+@dataclass
+class Decoded:
+    item: Received
+    serial: str
+    kind: str
+    msg: dict[str, Any]
 
 
 def _at(ts: int | None) -> datetime:
@@ -71,6 +86,7 @@ class IngestWorker:
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.counters: Counter[str] = Counter()
+        self.last_stored_at: datetime | None = None  # when the last batch was written
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker confirmed the subscriptions: nothing is missed now
         self._queue: asyncio.Queue[Received] = asyncio.Queue()
@@ -100,7 +116,12 @@ class IngestWorker:
         self.connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        received = Received(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+        # An exception here would end paho's network thread: nothing a message holds may raise.
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # not UTF-8: the codec refuses the topic, and it is quarantined
+            topic = bytes(getattr(msg, "_topic", b"")).decode("utf-8", "replace")
+        received = Received(topic, bytes(msg.payload), msg.mid, msg.qos)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._queue.put_nowait, received)
 
@@ -120,13 +141,30 @@ class IngestWorker:
             while stop is None or not stop.is_set():
                 batch = await self._next_batch()
                 if batch:
-                    await self.store(batch)
+                    if not await self._store_until_done(batch, stop):
+                        break  # stopping with it unstored: unacknowledged, the broker delivers it again
                     for item in batch:  # only now, after the commit
                         if item.qos:
                             self.client.ack(item.mid, item.qos)
         finally:
             self.client.loop_stop()
             self.client.disconnect()
+
+    async def _store_until_done(self, batch: list[Received], stop: asyncio.Event | None) -> bool:
+        """Store `batch`, retrying while the database is away; no exception of one batch ends the worker.
+        Stopped before it could be stored, the batch stays unacknowledged: the broker delivers it again."""
+        delay = 0.5
+        while True:
+            try:
+                await self.store(batch)
+                return True
+            except Exception:
+                self.counters["store.failed"] += 1
+                log.exception("a batch of %d messages could not be stored; retrying in %.1f s", len(batch), delay)
+            if stop is not None and stop.is_set():
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
 
     async def _next_batch(self) -> list[Received]:
         try:
@@ -146,70 +184,142 @@ class IngestWorker:
         return batch
 
     async def store(self, batch: list[Received]) -> None:
-        """Validate and write one batch in one transaction."""
-        decoded: list[tuple[str, str, dict[str, Any]]] = []
+        """Validate and write one batch. What the contract refuses goes to quarantine; the rest is written
+        in one transaction, or, when that fails, in halves down to the single message, so one message the
+        database cannot take is quarantined and never holds back the others. Raises only when nothing
+        could be written at all (the database is away): then nothing of the batch may be acknowledged."""
+        decoded: list[Decoded] = []
+        refused: list[tuple[Received, str | None, ProtocolError]] = []
         for item in batch:
             try:
                 serial, kind, msg = codec.decode(item.topic, item.payload)
             except ProtocolError as e:
                 self.counters[f"malformed.{e.code}"] += 1
-                log.warning("malformed message on %s: %s (%s)", item.topic, e, e.code)
+                log.warning("malformed message on %s: %s (%s)", _printable(item.topic), e, e.code)
+                refused.append((item, _topic_serial(item.topic), e))
                 continue
-            decoded.append((serial, kind, msg))
-        if not decoded:
+            decoded.append(Decoded(item, serial, kind, msg))
+        if refused:
+            await self._quarantine([(item, serial, e.code, e.field, e.detail) for item, serial, e in refused])
+        if decoded:
+            await self._store_parts(decoded)
+        self.last_stored_at = datetime.now(UTC)
+
+    async def _store_parts(self, part: list[Decoded]) -> None:
+        try:
+            await self._write(part)
             return
-        serials = {serial for serial, _, _ in decoded}
+        except Exception as e:
+            if len(part) > 1:
+                self.counters["store.split"] += 1
+                half = len(part) // 2
+                await self._store_parts(part[:half])
+                await self._store_parts(part[half:])
+                return
+            error = e
+        await Event.filter(id=0).exists()  # the database answers (else this raises): the message is at fault
+        one = part[0]
+        log.error("message on %s cannot be stored: %r", one.item.topic, error)
+        await self._quarantine([(one.item, one.serial, UNSTORABLE, "", repr(error)[:2000])])
+
+    async def _quarantine(self, items: list[tuple[Received, str | None, str, str, str]]) -> None:
+        now = datetime.now(UTC)
+        await QuarantinedMessage.bulk_create(
+            [
+                QuarantinedMessage(
+                    received_at=now,
+                    topic=_printable(item.topic)[:256],
+                    serial=serial,
+                    reason=reason,
+                    field=_printable(field)[:128],
+                    detail=_printable(detail),
+                    payload=item.payload[:MAX_KEPT],
+                    size=len(item.payload),
+                )
+                for item, serial, reason, field, detail in items
+            ]
+        )
+        self.counters["quarantined"] += len(items)
+
+    async def _events_to_store(self, decoded: list[Decoded], owners: dict[str, int | None]) -> list[Event]:
+        """The batch's events less those already stored. A key already stored (or twice in the batch) with
+        the same body is a redelivery; with another body it is a conflict: quarantined, never stored."""
+        wanted: dict[str, tuple[Decoded, Event]] = {}
+        conflicts: list[tuple[Received, str | None, str, str, str]] = []
+        for one in decoded:
+            if one.kind != topics.EVENT:
+                continue
+            msg = one.msg
+            stored = Event(
+                key=event.idempotency_key(msg),
+                serial=one.serial,
+                jid=msg["jid"],
+                seq=msg["seq"],
+                type=msg["type"],
+                device_time=_at(msg["ts"]),
+                data=msg["data"],
+                merchant_id=owners.get(one.serial),  # null for a serial nobody registered yet
+            )
+            earlier = wanted.get(stored.key)
+            if earlier is None:
+                wanted[stored.key] = (one, stored)
+            elif _same_event(earlier[1].type, earlier[1].device_time, earlier[1].data, stored):
+                self.counters["events.duplicate"] += 1
+            else:
+                conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(stored.key)))
+        if wanted:
+            rows = await Event.filter(key__in=list(wanted)).values_list("key", "type", "device_time", "data")
+            for key, kind, device_time, data in rows:
+                one, stored = wanted.pop(str(key))
+                if _same_event(str(kind), device_time, data, stored):
+                    self.counters["events.duplicate"] += 1
+                else:
+                    conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(stored.key)))
+        if conflicts:
+            log.warning("%d events claim a key already stored with another body", len(conflicts))
+            self.counters["events.conflict"] += len(conflicts)
+            await self._quarantine(conflicts)
+        return [stored for _one, stored in wanted.values()]
+
+    async def _write(self, decoded: list[Decoded]) -> None:
+        """Write decoded messages in one transaction."""
+        serials = {one.serial for one in decoded}
         owners = dict(await Device.filter(serial__in=serials).values_list("serial", "merchant_id"))
         known = {str(s) for s in owners}
         now = datetime.now(UTC)
-        events: list[Event] = []
         acks: list[tuple[str, dict[str, Any]]] = []
         samples: list[TelemetrySample] = []
         seen: dict[str, dict[str, Any]] = {}
         health: dict[str, TelemetrySample] = {}  # each terminal's latest heartbeat in this batch
+        presence: dict[str, tuple[datetime | None, bool]] = {}  # each terminal's winning state in this batch
         unknown: dict[str, str] = {}
-        for serial, kind, msg in decoded:
+        for one in decoded:
+            serial, kind, msg = one.serial, one.kind, one.msg
             self.counters[f"received.{kind}"] += 1
             if serial not in known:
                 unknown[serial] = topics.topic(serial, kind)
-            if kind == topics.EVENT:
-                # Stored even for an unregistered serial: a sale must not be lost because registration lags.
-                events.append(
-                    Event(
-                        key=event.idempotency_key(msg),
-                        serial=serial,
-                        jid=msg["jid"],
-                        seq=msg["seq"],
-                        type=msg["type"],
-                        device_time=_at(msg["ts"]),
-                        data=msg["data"],
-                        merchant_id=owners.get(serial),
-                    )
-                )
-            elif kind == topics.ACK and serial in known:
+                continue  # its events are stored all the same (below): a sale is never lost to registration
+            if kind == topics.ACK:
                 acks.append((serial, msg))
-            elif kind == topics.TELEMETRY and serial in known:
+            elif kind == topics.TELEMETRY:
                 sample = TelemetrySample(
                     serial=serial, device_time=_at(msg["ts"]), **{c: msg.get(c) for c in TELEMETRY_COLUMNS}
                 )
                 samples.append(sample)
                 if serial not in health or health[serial].device_time <= sample.device_time:
                     health[serial] = sample
-            if serial in known:
-                update = seen.setdefault(serial, {"last_seen": now})
-                if kind == topics.STATE:
-                    update["online"] = msg["state"] == "online"
-                elif kind == topics.HELLO:
-                    update.update(
-                        online=True,
-                        firmware=msg["fw"],
-                        hw_id=msg["hw_id"],
-                        capabilities=msg["caps"],
-                        boot_reason=msg["boot_reason"],
-                    )
-                elif "online" not in update:
-                    update["online"] = True
+            elif kind == topics.STATE:
+                at = _at(msg["ts"]) if msg.get("ts") is not None else None
+                is_online = msg["state"] == "online"
+                if serial not in presence or state_wins(at, is_online, presence[serial][0]):
+                    presence[serial] = (at, is_online)
+            update = seen.setdefault(serial, {"last_seen": now})
+            if kind == topics.HELLO:
+                update.update(
+                    firmware=msg["fw"], hw_id=msg["hw_id"], capabilities=msg["caps"], boot_reason=msg["boot_reason"]
+                )
         async with in_transaction():
+            events = await self._events_to_store(decoded, owners)
             if events:
                 await Event.bulk_create(events, ignore_conflicts=True)
             if samples:
@@ -219,6 +329,10 @@ class IngestWorker:
                     self.counters["commands.closed"] += 1
             for serial, update in seen.items():
                 await Device.filter(serial=serial).update(**update)
+            for serial, (at, is_online) in presence.items():  # by the terminal's time: never older over newer
+                await Device.filter(Q(serial=serial) & _state_applies(at, is_online)).update(
+                    online=is_online, **({"state_at": at} if at is not None else {})
+                )
             for serial, sample in health.items():  # unless a later heartbeat got there first
                 at = sample.device_time
                 await Device.filter(Q(serial=serial) & (Q(telemetry_at__isnull=True) | Q(telemetry_at__lte=at))).update(
@@ -231,6 +345,34 @@ class IngestWorker:
                 if not created:
                     sighting.last_seen = now
                     sighting.last_topic = topic
-                sighting.messages += sum(1 for s, _, _ in decoded if s == serial)
+                sighting.messages += sum(1 for one in decoded if one.serial == serial)
                 await sighting.save()
         self.counters["stored.events"] += len(events)
+
+
+def _state_applies(at: datetime | None, is_online: bool) -> Q:
+    """The rows a presence state stamped `at` may replace (the SQL of domain.presence.state_wins)."""
+    if at is None:
+        return Q() if not is_online else Q(state_at__isnull=True)
+    newer = Q(state_at__lt=at) if is_online else Q(state_at__lte=at)
+    return Q(state_at__isnull=True) | newer
+
+
+def _same_event(kind: str, device_time: datetime, data: Any, stored: Event) -> bool:
+    return kind == stored.type and device_time == stored.device_time and data == stored.data
+
+
+def _conflict(key: str) -> str:
+    return f"idempotency key {key} is already stored with another body; this one was not stored"
+
+
+def _printable(text: str) -> str:
+    """`text` as any database stores it: NULs and unpaired surrogates replaced."""
+    return text.encode("utf-8", "replace").decode().replace("\x00", "\ufffd")
+
+
+def _topic_serial(topic: str) -> str | None:
+    try:
+        return topics.parse(topic)[0]
+    except ProtocolError:
+        return None

@@ -1,0 +1,148 @@
+"""Sales pipeline integrity (#15): no message a terminal sends can stop, drop or forge other terminals' sales.
+
+A real `fleet ingest` process on a real Mosquitto and a real database (SQLite and PostgreSQL). Poison messages
+from one registered terminal (findings 1, 2, 9 of #15), then 100 valid sales from ten others: every sale is
+stored within seconds, the poison is in quarantine where Biz Support sees it, and the worker never dies.
+"""
+
+import asyncio
+import copy
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+from api_helpers import PASSWORD, PASSWORD_HASH, SECRET
+from fleet_helpers import database_url, start_worker  # noqa: F401  (fixture)
+from tortoise import connections
+
+from fleet import db
+from fleet.app import create_app
+from fleet.auth.models import Role, User
+from fleet.devices.models import Device, Merchant, Ownership
+from fleet.ingest.models import Event, QuarantinedMessage
+from fleet.ingest.worker import KEY_CONFLICT, UNSTORABLE
+from mqtt_helpers import Collector
+from protocol import codec, event, topics
+from tools import mosquitto
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "protocol" / "examples"
+SALE = json.loads((EXAMPLES / "valid" / "event_sale_cash.json").read_text())["payload"]
+POISON = "TKM-POISON-1"
+GOOD = [f"TKM-GOOD-{n:02d}" for n in range(10)]
+REFUSED_SEQ = 666  # the database refuses this one event alone (a trigger below)
+
+
+def sale(serial: str, seq: int, **changes: object) -> dict[str, object]:
+    msg = copy.deepcopy(SALE)
+    msg.update(serial=serial, seq=seq, ts=1795000000 + seq)
+    msg["data"].update(changes)
+    return msg
+
+
+def raw(name: str, serial: str = POISON) -> bytes:
+    """The payload of an invalid golden example, sent from `serial`."""
+    doc = json.loads((EXAMPLES / "invalid" / name).read_text())
+    return doc["payload_raw"].replace("TKM-58-000123", serial).encode()
+
+
+REFUSE_SQL = {
+    "sqlite": f"""CREATE TRIGGER refuse_one BEFORE INSERT ON event WHEN NEW.seq = {REFUSED_SEQ}
+                  BEGIN SELECT RAISE(ABORT, 'refused by a rule the contract does not know'); END;""",
+    "postgres": f"""CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN
+                      IF NEW.seq = {REFUSED_SEQ} THEN RAISE EXCEPTION 'refused by a rule the contract does not know';
+                      END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+                    CREATE TRIGGER refuse_one BEFORE INSERT ON event FOR EACH ROW EXECUTE FUNCTION refuse_one();""",
+}
+
+
+async def _prepare(url: str) -> None:
+    await db.migrate(url)
+    await db.connect(url)
+    try:
+        shop = await Merchant.create(name="Toko Integritas")
+        for serial in [POISON, *GOOD]:
+            await Device.create(
+                merchant=shop,
+                serial=serial,
+                model="TKM-58",
+                device_type="mpos",
+                ownership=Ownership.PURCHASED,
+                invoice_number="INV-1",
+                invoice_date=date(2026, 1, 5),
+            )
+        await User.create(username="support", password_hash=PASSWORD_HASH, role=Role.BIZ_SUPPORT)
+        await connections.get(url.split("://")[0]).execute_script(REFUSE_SQL[url.split("://")[0]])
+    finally:
+        await db.disconnect()
+
+
+def test_poison_messages_are_quarantined_and_every_other_sale_is_stored(database_url, tmp_path):  # noqa: F811
+    """#15 findings 1 (lone surrogate, NUL: the worker died for good), 2 (deep nesting: 500 for good), 9
+    (a second body for a stored key, silently dropped) and a message only the database refuses."""
+    asyncio.run(_prepare(database_url))
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        worker = start_worker(database_url, broker, "1")
+        try:
+            assert b"ingest worker 1" in worker.stdout.readline()
+            assert b"subscribed and ready" in worker.stdout.readline()
+            first = sale(POISON, 1)
+            poison = [
+                (topics.HELLO, raw("hello_hw_id_lone_surrogate.json")),
+                (topics.HELLO, raw("hello_fw_nul.json")),
+                (topics.EVENT, raw("event_item_name_nul.json")),
+                (topics.EVENT, raw("event_unknown_field_lone_surrogate.json")),
+                (topics.EVENT, raw("event_data_nested_too_deep.json")),
+                (topics.ACK, raw("ack_id_lone_surrogate.json")),
+                (topics.ACK, raw("ack_detail_nul.json")),
+                (topics.EVENT, codec.encode(first)),
+                (topics.EVENT, codec.encode(first)),  # a redelivery: the same body
+                (topics.EVENT, codec.encode(dict(first, ts=first["ts"] + 60))),  # the same key, another body
+                (topics.EVENT, codec.encode(sale(POISON, REFUSED_SEQ))),
+            ]
+            publisher = Collector(broker.port, topics=("unused/#",))
+            for kind, payload in poison:
+                publisher.publish(topics.topic(POISON, kind), payload)
+            started = time.monotonic()
+            keys = {event.idempotency_key(first)}
+            for n in range(100):
+                msg = sale(GOOD[n % 10], n // 10 + 1)
+                keys.add(event.idempotency_key(msg))
+                publisher.publish(topics.topic(msg["serial"], topics.EVENT), codec.encode(msg))
+            publisher.stop()
+            asyncio.run(_check(database_url, keys, started))
+            assert worker.poll() is None, "the worker must survive every message"
+        finally:
+            worker.terminate()
+            worker.wait(10)
+
+
+async def _check(url: str, keys: set[str], started: float) -> None:
+    await db.connect(url)
+    try:
+        while time.monotonic() - started < 20 and await Event.all().count() < len(keys):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # anything extra would arrive meanwhile
+        stored = [str(k) for k in await Event.all().values_list("key", flat=True)]
+        assert sorted(stored) == sorted(keys), "every valid sale stored once, nothing the contract refuses"
+        reasons = sorted(await QuarantinedMessage.filter(serial=POISON).values_list("reason", flat=True))
+        assert reasons == sorted(["bad_text"] * 6 + ["too_deep", KEY_CONFLICT, UNSTORABLE]), reasons
+        conflict = await QuarantinedMessage.get(reason=KEY_CONFLICT)
+        assert json.loads(conflict.payload)["ts"] == SALE["ts"] + 1 + 60 and conflict.size == len(conflict.payload)
+
+        app = create_app(SECRET)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fleet.test") as client:
+            token = await client.post("/auth/token", data={"username": "support", "password": PASSWORD})
+            auth = {"Authorization": "Bearer " + token.json()["access_token"]}
+            for path in (f"/devices/{POISON}", f"/devices/{POISON}/transactions", "/merchants/1/transactions"):
+                assert (await client.get(path, headers=auth)).status_code == 200, path
+            listed = (await client.get("/ingest/quarantine", params={"serial": POISON}, headers=auth)).json()
+            assert listed["total"] == 9
+            nested = next(q for q in listed["items"] if q["reason"] == "too_deep")
+            assert nested["field"].startswith("data.extra") and nested["topic"] == f"pos/v1/{POISON}/event"
+            surrogate = next(q for q in listed["items"] if q["field"] == "hw_id")
+            assert "\\ud800" in surrogate["payload_text"]
+            assert (await client.get("/ingest/quarantine")).status_code == 401
+    finally:
+        await db.disconnect()
