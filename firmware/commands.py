@@ -20,14 +20,20 @@ _ANSWERED_KEEP = const(16)
 def handle(link, topic, payload):
     """Decode, deduplicate and run one message from the terminal's cmd topic."""
     try:
-        _serial, kind, msg = codec.decode(topic, payload)
+        serial, kind = topics.parse(topic)
+    except ProtocolError:
+        link.malformed += 1
+        return
+    if serial != link.serial or kind != topics.CMD:  # not this terminal's command (retained, misrouted)
+        link.foreign += 1  # never run, never answered: its id is another terminal's
+        return
+    try:
+        msg = codec.decode(topic, payload)[2]
     except ProtocolError as e:
         link.malformed += 1
         cmd_id = _command_id(payload)
         if cmd_id is not None:
             answer(link, cmd_id, False, "unknown_command" if e.field == "cmd" else "malformed", str(e))
-        return
-    if kind != topics.CMD:
         return
     cmd_id = msg["id"]
     for answered in _load_answered(link.board.flash_root):

@@ -51,7 +51,6 @@ class Link:
         self.ident = ident
         self.serial = ident["serial"]
         host, port, tls = parse_broker(till.cfg["broker"])
-        will = (topics.topic(self.serial, topics.STATE), codec.encode(state.build(self.serial, state.OFFLINE)), 1, True)
         self.client = MQTTClient(
             board.connector(tls),
             host,
@@ -60,7 +59,7 @@ class Link:
             user=self.serial,
             password=credentials.get("password"),
             keepalive=till.cfg["keepalive_s"],
-            will=will,
+            will=self._will,
             clean=False,
             rand=board.randint,
             max_backoff=till.cfg["reconnect_max_s"],
@@ -76,6 +75,8 @@ class Link:
         self._counters = None
         self._announced = 0  # the client's connection number last announced (hello, state, subscribe)
         self.malformed = 0  # commands refused as malformed
+        self.foreign = 0  # commands on another terminal's topic: never run, never answered
+        self.connected_at = 0  # the time this connection began: its will and its online state carry it
 
     def up(self):
         """Connected, announced and subscribed: requests and answers can flow."""
@@ -114,6 +115,14 @@ class Link:
                 pass
 
     # -- connect ---------------------------------------------------------------------------------------
+
+    def _will(self):
+        """The last will for the connection about to be made. It carries the time the connection began,
+        as the retained online of that connection does: the fleet applies presence by the terminal's time,
+        and at the same time offline wins, so a late online of a dead connection never beats its will."""
+        self.connected_at = self.board.now()
+        offline = state.build(self.serial, state.OFFLINE, self.connected_at)
+        return topics.topic(self.serial, topics.STATE), codec.encode(offline), 1, True
 
     async def _on_connect(self):
         connects = self.client.connects
@@ -165,6 +174,7 @@ class Link:
         if seq is None:
             return
         self._acked.add(seq)
+        self.client.proven = True  # the broker took a record: this connection works
         while self._done + 1 in self._acked:
             self._done += 1
             self._acked.discard(self._done)

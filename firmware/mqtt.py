@@ -25,6 +25,11 @@ _SUBACK = const(0x90)
 _PINGREQ = const(0xC0)
 _PINGRESP = const(0xD0)
 _DISCONNECT = const(0xE0)
+# A connection has proven itself once it stayed up this long (or its owner says so, `proven = True`, e.g.
+# on the PUBACK of real work): only then does the reconnect backoff start again from 1 s. A broker that
+# accepts the connection and drops it at the first publish (a packet over its limit) is then retried at
+# 1, 2, 4 ... max_backoff seconds, not once a second for ever.
+_PROVEN_MS = const(30000)
 
 
 class MQTTError(Exception):
@@ -70,7 +75,7 @@ class MQTTClient:
         self.user = user
         self.password = password
         self.keepalive = keepalive
-        self.will = will  # (topic, payload, qos, retain)
+        self.will = will  # (topic, payload, qos, retain), or a callable giving it at each connect
         self.clean = clean
         self.max_packet = max_packet
         self.ack_timeout = ack_timeout
@@ -80,6 +85,7 @@ class MQTTClient:
         self.on_puback = None  # callback(pid)
         self.connected = asyncio.Event()
         self.connects = 0
+        self.proven = False  # this connection did real work (see _PROVEN_MS)
         self.errors = 0  # connections ended by an error (broker vanished, malformed packet, timeout)
         self._reader = None
         self._writer = None
@@ -97,9 +103,11 @@ class MQTTClient:
         with jitter) and reconnect. This task is also the reader: no other task reads the socket."""
         delay = 1
         while True:
+            up = None
+            self.proven = False
             try:
                 await self._connect()
-                delay = 1
+                up = time.ticks_ms()
                 self.connected.set()
                 await self._read_loop()
             except asyncio.CancelledError:
@@ -108,6 +116,8 @@ class MQTTClient:
             except Exception:  # broker gone, refused, malformed or silent: all handled by reconnecting
                 self.errors += 1
             await self._close()
+            if self.proven or (up is not None and time.ticks_diff(time.ticks_ms(), up) >= _PROVEN_MS):
+                delay = 1
             jitter = (self.rand(1000) if self.rand else 500) / 1000
             await asyncio.sleep(min(delay, self.max_backoff) * (0.5 + jitter))
             delay *= 2
@@ -116,8 +126,9 @@ class MQTTClient:
         self._reader, self._writer = await asyncio.wait_for(self.open_connection(self.host, self.port), 10)
         flags = 0 if not self.clean else 0x02
         payload = _str(self.client_id)
-        if self.will:
-            topic, message, qos, retain = self.will
+        will = self.will() if callable(self.will) else self.will
+        if will:
+            topic, message, qos, retain = will
             flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
             payload += _str(topic) + _str(message)
         if self.user is not None:

@@ -33,6 +33,6 @@ async def announce(link):
         )
     client = link.client
     await client.publish(topics.topic(link.serial, topics.HELLO), codec.encode(msg), 1)
-    online = state.build(link.serial, state.ONLINE, board.now())
+    online = state.build(link.serial, state.ONLINE, link.connected_at)  # the will's time (Link._will)
     await client.publish(topics.topic(link.serial, topics.STATE), codec.encode(online), 1, retain=True)
     await client.subscribe(topics.topic(link.serial, topics.CMD), 1)

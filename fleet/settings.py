@@ -15,6 +15,9 @@ class Settings(BaseSettings):
     # Empty: the service starts its own in-process broker. Otherwise mqtt://user:pass@host:port.
     broker_url: str = ""
     ingest_workers: int = 1
+    # A terminal counts as online while its session is and it was heard within this many seconds (three
+    # heartbeats of the default 60 s): see fleet.domain.presence.
+    presence_window_s: int = 180
     # Signs login tokens. No default: `fleet serve` refuses to start without it; `fleet demo` makes a
     # throw-away one for its own run.
     jwt_secret: SecretStr | None = None

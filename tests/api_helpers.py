@@ -59,6 +59,7 @@ async def seed() -> Seed:
                 rental_start=date(2026, 6, 1) if rented else None,
                 rental_end=date(2027, 5, 31) if rented else None,
                 online=n == 0,
+                last_seen=NOW if n == 0 else None,
                 firmware="1.0.0",
             )
             for seq, kind in enumerate(("open", "payment", "sale", "receipt"), start=1):

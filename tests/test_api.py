@@ -3,7 +3,7 @@ commands and CSV import, with RFC 9457 problem+json errors."""
 
 import asyncio
 
-from api_helpers import PASSWORD, fleet_api, login
+from api_helpers import NOW, PASSWORD, fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.devices.models import Device, Merchant
@@ -54,7 +54,7 @@ def test_login_roles_and_problem_details(database_url):  # noqa: F811
 
 def test_device_list_filters_and_detail(database_url):  # noqa: F811
     async def body() -> None:
-        async with fleet_api(database_url) as (client, seed):
+        async with fleet_api(database_url, clock=lambda: NOW) as (client, seed):
             support = await login(client, "support")
             everything = (await client.get("/devices", headers=support)).json()
             assert everything["total"] == 4

@@ -7,8 +7,11 @@ import json
 import struct
 import subprocess
 import threading
+import time
 
 from firmware_helpers import events
+from mqtt_helpers import Collector
+from protocol import codec, command, topics
 from tools import mosquitto, terminal, vterm
 
 CONNACK = b"\x20\x02\x00\x00"
@@ -29,7 +32,10 @@ HOSTILE = [
 
 
 class HostileBroker:
-    def __init__(self) -> None:
+    def __init__(self, hostile: list[tuple[str, bytes, bool]] = HOSTILE, after_suback: bytes = b"") -> None:
+        self.hostile = hostile
+        self.after_suback = after_suback  # what the broker sends once it granted a subscription
+        self.acks: list[bytes] = []
         self.port = mosquitto.free_port()
         self.connections = 0
         self.published: list[bytes] = []
@@ -51,8 +57,8 @@ class HostileBroker:
         n = self.connections
         self.connections += 1
         try:
-            if n < len(HOSTILE):
-                _name, reply, close = HOSTILE[n]
+            if n < len(self.hostile):
+                _name, reply, close = self.hostile[n]
                 await reader.read(1024)  # the CONNECT
                 writer.write(reply)
                 await writer.drain()
@@ -85,10 +91,12 @@ class HostileBroker:
                 qos = (first >> 1) & 3
                 if topic.endswith(b"/event"):
                     self.published.append(body[2 + size + (2 if qos else 0) :])
+                elif topic.endswith(b"/ack"):
+                    self.acks.append(body[2 + size + (2 if qos else 0) :])
                 if qos:
                     writer.write(b"\x40\x02" + body[2 + size : 4 + size])
             elif kind == 0x80:
-                writer.write(b"\x90\x03" + body[:2] + b"\x01")
+                writer.write(b"\x90\x03" + body[:2] + b"\x01" + self.after_suback)
             elif kind == 0xC0:
                 writer.write(b"\xd0\x00")
             elif kind == 0xE0:
@@ -119,3 +127,53 @@ def test_hostile_broker_makes_the_link_reconnect_never_crash(tmp_path, firmware_
         assert delivered == journaled
     finally:
         broker.stop()
+
+
+def _publish(topic: str, payload: bytes, pid: int) -> bytes:
+    body = struct.pack("!H", len(topic)) + topic.encode() + struct.pack("!H", pid) + payload
+    return (
+        bytes((0x33, len(body))) + body
+        if len(body) < 128
+        else bytes((0x33, len(body) & 0x7F | 0x80, len(body) >> 7)) + body
+    )
+
+
+def test_a_command_on_another_terminals_topic_is_ignored_and_counted(tmp_path):
+    """#15 finding 6: the firmware checked the topic's kind, not its serial, so a (retained) lock on another
+    terminal's cmd topic locked this one, which acked it as its own."""
+    other = "VT-0009-0099"
+    lock = command.build(other, 1795000000, "lock-other", command.LOCK, {"reason": "not yours"})
+    ping = command.build(vterm.serial_for(9, 0), 1795000000, "ping-own", command.PING)
+    misrouted = _publish(topics.topic(other, topics.CMD), codec.encode(lock), 1)
+    own = _publish(topics.topic(ping["serial"], topics.CMD), codec.encode(ping), 2)
+    broker = HostileBroker(hostile=[], after_suback=misrouted + own)
+    try:
+        dev = vterm.provision(tmp_path / "t", f"mqtt://127.0.0.1:{broker.port}", 9, 0, {"heartbeat_s": 1})
+        proc = vterm.start(dev, "1A B 1#\n!sleep=2000\n2A B 1#\n", drain_timeout=60)
+        out, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0, out.decode()[-3000:]
+        acked = [json.loads(a)["id"] for a in broker.acks]
+        assert "ping-own" in acked and "lock-other" not in acked, acked
+        assert not any("TERKUNCI" in line for line in terminal.display(dev))
+        assert len([e for e in events(dev) if e["type"] == "sale"]) == 2  # the second sale was not locked out
+    finally:
+        broker.stop()
+
+
+def test_a_connection_dropped_at_every_publish_backs_off_instead_of_reconnecting_each_second(tmp_path):
+    """#15 finding 7: a record over the broker's packet limit made the broker drop the connection at every
+    try, and the backoff reset to 1 s at each CONNACK: 41 hellos in 48 s. It resets only once a connection
+    proved itself now (stayed up, or the broker took a record)."""
+    with mosquitto.Mosquitto(tmp_path / "broker", extra=("max_packet_size 2048",)) as broker:
+        hellos = Collector(broker.port, topics=("pos/v1/+/hello",))
+        names = " ".join(f"{n}#" for n in range(1000, 1040))  # 40 typed-price lines: a 2.3 KB sale
+        dev = vterm.provision(tmp_path / "t", broker.url, 10, 0, {"heartbeat_s": 60, "reconnect_max_s": 60})
+        proc = vterm.start(dev, names + " B 1#\n", stay=True)
+        try:
+            time.sleep(20)
+        finally:
+            proc.kill()
+            proc.wait()
+        hellos.stop()
+        count = len(hellos.of_kind("hello"))
+        assert 2 <= count <= 6, f"{count} connections in 20 s"

@@ -33,6 +33,7 @@ class Mosquitto:
         persistence: bool = False,
         tls: tuple[Path, Path, Path] | None = None,
         config: Path | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         """A broker of our own; `config`: run with that file as it is (its listener must be on `port`)."""
         self.workdir = workdir
@@ -71,6 +72,7 @@ class Mosquitto:
             lines += [f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
         if persistence:
             lines += ["persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
+        lines += extra
         self.config = workdir / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")
 

@@ -11,7 +11,7 @@ from fleet import mosquitto_config
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
-from fleet.devices import importer
+from fleet.devices import importer, presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater
 from fleet.ingest.models import Event, TelemetrySample
@@ -121,7 +121,7 @@ class Credentials(BaseModel):
     password: str = Field(description="shown once; the fleet keeps only its hash")
 
 
-def device_out(d: Device) -> dict[str, Any]:
+def device_out(d: Device, now: datetime) -> dict[str, Any]:
     return {
         "serial": d.serial,
         "model": d.model,
@@ -134,7 +134,7 @@ def device_out(d: Device) -> dict[str, Any]:
         "rental_start": d.rental_start,
         "rental_end": d.rental_end,
         "merchant_id": d.merchant_id,  # type: ignore[attr-defined]
-        "online": d.online,
+        "online": presence.is_online(d, now),
         "last_seen": d.last_seen,
         "boot_reason": d.boot_reason,
         "capabilities": list(d.capabilities or []),
@@ -148,6 +148,7 @@ def event_out(e: Event) -> EventOut:
 
 @router.get("/devices", response_model=DevicePage)
 async def list_devices(
+    request: Request,
     who: Caller,
     merchant_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     online: bool | None = None,
@@ -162,8 +163,9 @@ async def list_devices(
         query = query.filter(merchant_id=who.merchant_id)
     if merchant_id is not None:
         query = query.filter(merchant_id=merchant_id)
+    now = request.app.state.clock()
     if online is not None:
-        query = query.filter(online=online)
+        query = query.filter(presence.online_q(now) if online else presence.offline_q(now))
     if model:
         query = query.filter(model=model)
     if firmware:
@@ -172,11 +174,11 @@ async def list_devices(
         query = query.filter(serial__startswith=q.upper())
     total = await query.count()
     items = await query.order_by("serial").offset(offset).limit(limit)
-    return DevicePage(total=total, items=[DeviceOut(**device_out(d)) for d in items])
+    return DevicePage(total=total, items=[DeviceOut(**device_out(d, now)) for d in items])
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
-async def device_detail(serial: Serial, who: Caller) -> DeviceDetail:
+async def device_detail(request: Request, serial: Serial, who: Caller) -> DeviceDetail:
     device = await visible_device(who, serial)
     sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()
     telemetry = None
@@ -185,7 +187,7 @@ async def device_detail(serial: Serial, who: Caller) -> DeviceDetail:
     events = await visible_events(who, serial).order_by("-seq").limit(20)
     open_commands = await Command.filter(device=device, status__in=OPEN).count()
     return DeviceDetail(
-        **device_out(device),
+        **device_out(device, request.app.state.clock()),
         telemetry=telemetry,
         recent_events=[event_out(e) for e in events],
         open_commands=open_commands,

@@ -16,6 +16,7 @@ from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Principal, authenticate, visible_device, visible_events, visible_ticket
 from fleet.commands import service as commands
 from fleet.commands.models import Command
+from fleet.devices import presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
 from fleet.ingest import downsample
@@ -56,6 +57,7 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         day=lambda d: i18n.day(d, lang),
         moment=lambda m: i18n.moment(m, lang),
         csrf=session.csrf_token(request),
+        present=lambda device: presence.is_online(device, _now(request)),
     )
     response = templates.TemplateResponse(request, name, context, status_code=status)
     session.remember_csrf(request, response)
@@ -153,7 +155,7 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
     paper_out = Device.filter(paper="out")
     low_battery = Device.filter(battery_pct__lt=LOW_BATTERY)
     cutoff = now - timedelta(hours=max(1, min(hours, 24 * 365)))
-    long_offline = Device.filter(Q(online=False) & (Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff)))
+    long_offline = Device.filter(presence.offline_q(now) & (Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff)))
     open_suggestions = await Suggestion.filter(status=SuggestionStatus.OPEN).select_related("device").order_by("-id")
     overdue = [
         row
@@ -164,8 +166,8 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
         request,
         "dashboard.html",
         who,
-        online=await Device.filter(online=True).count(),
-        offline=await Device.filter(online=False).count(),
+        online=await Device.filter(presence.online_q(now)).count(),
+        offline=await Device.filter(presence.offline_q(now)).count(),
         counts={
             "paper_out": await paper_out.count(),
             "low_battery": await low_battery.count(),
@@ -206,7 +208,8 @@ async def devices_page(
     if q.strip():
         query = query.filter(serial__icontains=q.strip()[:32])
     if online in ("1", "0"):
-        query = query.filter(online=online == "1")
+        now = _now(request)
+        query = query.filter(presence.online_q(now) if online == "1" else presence.offline_q(now))
     if merchant.isdigit() and who.is_staff:
         query = query.filter(merchant_id=int(merchant))
     rows = await query.order_by("serial").limit(200)
