@@ -7,6 +7,8 @@ an external broker the workers use MQTT v5 shared subscriptions and split the lo
 """
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import socket
 import urllib.parse
@@ -54,6 +56,13 @@ class BrokerAddress:
     @property
     def public_url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+
+def fleet_client_id(secret: str, purpose: str) -> str:
+    """The fleet's client id for `purpose` ("ingest-fleet-1", "dispatcher", ...): stable across restarts
+    (a persistent session is found again under it) and unguessable without `secret`."""
+    tag = hmac.new(secret.encode(), b"mqtt-client-id/" + purpose.encode(), hashlib.sha256).hexdigest()[:20]
+    return f"fleet-{purpose}-{tag}"
 
 
 def paho_client(broker: BrokerAddress, client_id: str, **options: Any) -> mqtt.Client:

@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from fleet import db
-from fleet.broker import BrokerAddress
+from fleet.broker import BrokerAddress, fleet_client_id
 from fleet.payments.gateway import SandboxGateway
 from fleet.repairs import cli as repairs_cli
 from fleet.settings import get_settings
@@ -82,7 +82,7 @@ async def _ingest(broker_url: str, group: str, worker_id: str, mqtt_version: str
         group=group,
         username=broker.username,
         password=broker.password,
-        client_id=f"fleet-ingest-{group}-{worker_id}",
+        client_id=fleet_client_id(broker.password or "", f"ingest-{group}-{worker_id}"),
         v5=broker.v5,
     )
     stop = asyncio.Event()
@@ -220,7 +220,7 @@ def _mosquitto_config(out: Path, port: int, bind: str, run_as: str | None) -> in
         print(f"{written.devices} terminals and the fleet user '{broker.username}' in {written.files[0]}")
         if written.without_credentials:
             print(f"{written.without_credentials} registered devices have no credentials yet (fleet issue-credentials)")
-        print("start the broker with: mosquitto -c " + str(written.files[2]))
+        print("start the broker with: mosquitto -c " + str(written.files[1]))
         return 0
 
     return asyncio.run(_with_db(job))

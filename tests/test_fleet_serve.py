@@ -25,10 +25,9 @@ CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n
 )
 
 
-def connect(port: int, user: str, password: str) -> tuple[mqtt.Client, object]:
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"probe-{random.randrange(10**6)}", protocol=mqtt.MQTTv5
-    )
+def connect(port: int, user: str, password: str, client_id: str | None = None) -> tuple[mqtt.Client, object]:
+    """A v5 client as `user`; a terminal's client id is its serial (the broker binds it), so by default `user`."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user, protocol=mqtt.MQTTv5)
     client.username_pw_set(user, password)
     try:
         client.connect("127.0.0.1", port)
@@ -55,8 +54,8 @@ def test_serve_with_mosquitto_config_credentials_workers_and_commands(database_u
     assert set(passwords) == set(SERIALS)
     config = fleet.cli("mosquitto-config", "--out", "broker", "--port", str(port), "--user", getpass.getuser())
     assert config.returncode == 0 and "2 terminals" in config.stdout, config.stdout + config.stderr
-    assert "fleet-broker-pw" not in (tmp_path / "broker" / "passwd").read_text()  # hashes only
-    assert (tmp_path / "broker" / "passwd").stat().st_mode & 0o077 == 0
+    assert "fleet-broker-pw" not in (tmp_path / "broker" / "dynamic-security.json").read_text()  # hashes only
+    assert (tmp_path / "broker" / "dynamic-security.json").stat().st_mode & 0o077 == 0
     made = fleet.cli("create-user", "ops", "--role", "biz_support", FLEET_NEW_USER_PASSWORD="ops-password-1")
     assert made.returncode == 0, made.stderr
 

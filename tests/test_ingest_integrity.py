@@ -146,3 +146,60 @@ async def _check(url: str, keys: set[str], started: float) -> None:
             assert (await client.get("/ingest/quarantine")).status_code == 401
     finally:
         await db.disconnect()
+
+
+def test_presence_is_applied_by_terminal_time_and_needs_the_terminal_heard(database_url, tmp_path):  # noqa: F811
+    """#15 finding 8: state was applied in arrival order, so after a broker restart a queued `online` arriving
+    after the retained `offline` won; and a terminal silent for minutes stayed Online."""
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        asyncio.run(_presence(database_url, broker))
+
+
+async def _presence(url: str, broker: mosquitto.Mosquitto) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fleet.devices import presence
+    from fleet.ingest.worker import IngestWorker
+    from protocol import state
+
+    await _prepare(url)
+    await db.connect(url)
+    try:
+        worker = IngestWorker("127.0.0.1", broker.port, client_id="fleet-ingest-presence")
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        assert await asyncio.to_thread(worker.subscribed.wait, 10)
+        serial = GOOD[0]
+        publisher = Collector(broker.port, topics=("unused/#",))
+        t0 = 1795000000
+
+        async def after(*states: dict[str, object]) -> bool:
+            for msg in states:
+                publisher.publish(topics.topic(serial, topics.STATE), codec.encode(msg))
+            before = worker.counters["received.state"]
+            while worker.counters["received.state"] < before + len(states):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)  # stored after counting
+            return bool((await Device.get(serial=serial)).online)
+
+        assert await after(state.build(serial, state.ONLINE, t0))
+        # The connection of t0 died: its will (stamped t0) is retained; the broker restarts and its queue hands
+        # over the same connection's online after it. Offline wins the tie: the will is the later of the two.
+        assert not await after(state.build(serial, state.OFFLINE, t0), state.build(serial, state.ONLINE, t0))
+        assert await after(state.build(serial, state.ONLINE, t0 + 30))  # a new connection
+        assert await after(state.build(serial, state.OFFLINE, t0 + 10))  # an older connection's will: stale
+        assert not await after(state.build(serial, state.OFFLINE))  # a will without a time ends the session
+        assert await after(state.build(serial, state.ONLINE, t0 + 60))
+        publisher.stop()
+
+        # Heard now: online. Silent past the window (a frozen terminal the broker keeps a session for): offline.
+        device = await Device.get(serial=serial)
+        now = datetime.now(UTC)
+        assert presence.is_online(device, now)
+        assert not presence.is_online(device, now + presence.window() + timedelta(seconds=1))
+        assert await Device.filter(presence.online_q(now), serial=serial).exists()
+        assert await Device.filter(presence.offline_q(now + presence.window() * 2), serial=serial).exists()
+        stop.set()
+        await task
+    finally:
+        await db.disconnect()

@@ -63,7 +63,7 @@ def test_paylater_sale_at_the_terminal_with_otp_refusal_wrong_code_and_down_paym
         spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pl-spy")  # the fleet's user reads every req
         spy.username_pw_set("fleet", "fleet-pw")
         spy.on_message = lambda c, u, m: requests.append((m.topic, bytes(m.payload)))
-        own = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pl-replay")  # the terminal's credentials
+        own = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=SERIAL)  # a terminal's id is its serial
         own.username_pw_set(SERIAL, issued["password"])
         try:
             made = fleet.cli("create-user", "ops", "--role", "biz_support", FLEET_NEW_USER_PASSWORD="ops-pass-123")
