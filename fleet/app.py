@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 import protocol
@@ -16,6 +17,7 @@ from fleet.api.ratelimit import RateLimiter
 from fleet.auth.routes import router as auth_router
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
+from fleet.ingest.models import QuarantinedMessage
 from fleet.ingest.routes import router as ingest_router
 from fleet.payments import checkout
 from fleet.payments.routes import router as payments_router
@@ -81,9 +83,11 @@ def create_app(
     app.add_middleware(RequestGuard, counters=app.state.counters)
     problems.install(app)
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, Any]:
-        """Liveness: the process answers, and which wire-contract version it speaks."""
+    @app.get("/healthz", tags=["ops"], responses={503: {"description": "degraded: nothing is being ingested"}})
+    async def healthz() -> JSONResponse:
+        """Health: the wire-contract version, refused requests and, with the service running, the ingest
+        (workers alive and connected, restarts, last batch stored, malformed and quarantined messages).
+        503 with status "degraded" while no ingest worker is alive and connected to the broker."""
         health: dict[str, Any] = {
             "status": "ok",
             "version": __version__,
@@ -93,7 +97,13 @@ def create_app(
         service = getattr(app.state, "service", None)
         if service is not None and service.requests is not None:  # terminals' PayLater requests, by outcome
             health["terminal_requests"] = dict(service.requests.counters)
-        return health
+        if service is not None:
+            ingest = service.ingest_health()
+            ingest["quarantined_total"] = await QuarantinedMessage.all().count()
+            health["ingest"] = ingest
+            if not ingest["ok"]:
+                health["status"] = "degraded"
+        return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)
     for router in (*routers, pages.router, checkout.router):

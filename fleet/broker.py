@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 import socket
 import urllib.parse
 from dataclasses import dataclass
@@ -98,26 +99,67 @@ def port_or_free(host: str, wanted: int) -> int:
     return free_port(host)
 
 
+def _fleet_auth_plugin() -> type:
+    """amqtt's authentication plugin for the in-process broker (built when the broker starts: amqtt is
+    imported only then).
+
+    amqtt keeps no queued QoS 1 messages for a session it authenticated as anonymous, so an ingest worker
+    restarted (SIGKILL, crash) came back to nothing and every sale sent meanwhile was lost. Here the
+    fleet's own connections log in as the fleet user with a password made for this run, and every session
+    (a terminal's too) is a real one whose queue survives its client's restart. Terminals on a laptop still
+    need no password, but a client id starting "fleet-" is the fleet's alone, and a client that names a
+    user must use it as its client id (a terminal's id is its serial)."""
+    from dataclasses import dataclass
+
+    from amqtt.plugins.base import BaseAuthPlugin  # type: ignore[import-untyped]
+
+    class FleetAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
+        @dataclass
+        class Config:
+            fleet_username: str = ""
+            fleet_password: str = ""
+
+        async def authenticate(self, *, session: Any) -> bool:
+            username = session.username or ""
+            client_id = session.client_id or ""
+            if username == self.config.fleet_username:
+                given = session.password or ""
+                given = given.decode(errors="replace") if isinstance(given, bytes) else str(given)
+                return hmac.compare_digest(given.encode(), self.config.fleet_password.encode())
+            if client_id.startswith("fleet-"):
+                return False
+            return not username or client_id == username
+
+    return FleetAuthPlugin
+
+
 class InProcessBroker:
-    """An amqtt broker in this process's event loop, anonymous, on loopback only."""
+    """An amqtt broker in this process's event loop, on loopback only; the fleet's own user has a password
+    made for this run (see _fleet_auth_plugin)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
         self.host = host
         self.port = port_or_free(host, port)
+        self.username = "fleet"
+        self.password = secrets.token_urlsafe(24)
         self._broker: Any = None
 
     @property
     def address(self) -> BrokerAddress:
-        return BrokerAddress(self.host, self.port, v5=False)
+        return BrokerAddress(self.host, self.port, self.username, self.password, v5=False)
 
     async def start(self) -> "InProcessBroker":
         from amqtt.broker import Broker  # type: ignore[import-untyped]
 
         for name in ("amqtt", "transitions"):  # amqtt logs every connection at INFO
             logging.getLogger(name).setLevel(logging.WARNING)
+        plugin = _fleet_auth_plugin()
+        globals()["FleetAuthPlugin"] = plugin  # amqtt loads plugins by dotted name
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": {
+                "fleet.broker.FleetAuthPlugin": {"fleet_username": self.username, "fleet_password": self.password}
+            },
         }
         self._broker = Broker(config)
         await self._broker.start()

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import os
 import secrets
 import signal
@@ -38,6 +39,7 @@ def _serve_app(args: argparse.Namespace) -> int:
         settings.database_url,
         settings.broker_url,
         ingest_workers=settings.ingest_workers,
+        broker_port=settings.broker_port,
         acquirer=acquirer,
         secret=secret,
     )
@@ -68,7 +70,7 @@ def _var_dir(database_url: str) -> None:
 
 
 async def _ingest(broker_url: str, group: str, worker_id: str, mqtt_version: str) -> int:
-    from fleet.ingest.worker import READY, IngestWorker
+    from fleet.ingest.worker import READY, STATUS, STATUS_EVERY_S, IngestWorker
 
     try:
         broker = BrokerAddress.parse(broker_url, v5=mqtt_version == "5")
@@ -93,12 +95,20 @@ async def _ingest(broker_url: str, group: str, worker_id: str, mqtt_version: str
 
     async def announce() -> None:
         if await asyncio.to_thread(worker.subscribed.wait, 60):
+            print(STATUS + " " + json.dumps(worker.status()), flush=True)  # healthy from the first moment
             print(f"ingest worker {worker_id} {READY}", flush=True)  # the service waits for this line
 
+    async def report() -> None:  # what /healthz shows of this worker (the service reads these lines)
+        while True:
+            print(STATUS + " " + json.dumps(worker.status()), flush=True)
+            await asyncio.sleep(STATUS_EVERY_S)
+
     announcing = asyncio.create_task(announce())
+    reporting = asyncio.create_task(report())
     try:
         await worker.run(stop)
         announcing.cancel()
+        reporting.cancel()
     finally:
         await db.disconnect()
     return 0

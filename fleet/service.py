@@ -8,9 +8,11 @@ processes (restarted when they die) and runs the command dispatcher; on stop it 
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from fastapi import FastAPI
 from fleet import db
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
-from fleet.ingest.worker import READY
+from fleet.ingest.worker import READY, STATUS, STATUS_EVERY_S
 from fleet.payments import refunds
 from fleet.payments import service as payments
 from fleet.payments.gateway import Acquirer
@@ -60,8 +62,11 @@ class Service:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.subprocess.Process] = []
+        self.workers = 0  # how many ingest workers run
         self.started = asyncio.Event()
         self.ingest_ready = asyncio.Event()  # an ingest worker has its subscriptions: terminals may publish
+        self.worker_status: dict[int, tuple[float, dict[str, Any]]] = {}  # index -> (monotonic time, status)
+        self.restarts: dict[int, int] = {}
 
     async def start(self) -> None:
         if self.migrate:
@@ -76,6 +81,7 @@ class Service:
             if self.ingest_workers > 1:
                 log.warning("the in-process broker has no shared subscriptions: running one ingest worker")
             workers = 1
+        self.workers = workers
         for index in range(1, workers + 1):
             self._tasks.append(asyncio.create_task(self._supervise(index)))
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
@@ -106,15 +112,51 @@ class Service:
             assert proc.stdout is not None
             async for line in proc.stdout:  # the worker's own output, passed on
                 text = line.decode(errors="replace").rstrip()
+                if text.startswith(STATUS + " "):
+                    with contextlib.suppress(ValueError):
+                        self.worker_status[index] = (time.monotonic(), json.loads(text[len(STATUS) + 1 :]))
+                    continue
                 print(text, flush=True)
                 if text.endswith(READY):
                     self.ingest_ready.set()
             code = await proc.wait()
             self._workers.remove(proc)
+            self.worker_status.pop(index, None)
             if not self._stop.is_set():
+                self.restarts[index] = self.restarts.get(index, 0) + 1
                 log.error("ingest worker %d exited with %s; restarting it", index, code)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), 1)
+
+    def ingest_health(self) -> dict[str, Any]:
+        """The ingest as /healthz tells it: each worker alive (its status fresh), connected and subscribed,
+        restarts, when it last stored a batch, what it refused; `ok` when at least one worker is alive and
+        connected (else nothing terminals send is being stored)."""
+        now = time.monotonic()
+        workers = []
+        malformed = 0
+        for index in range(1, self.workers + 1):
+            seen, status = self.worker_status.get(index, (None, {}))
+            alive = seen is not None and now - seen < 3 * STATUS_EVERY_S
+            counters = status.get("counters", {})
+            malformed += sum(v for k, v in counters.items() if k.startswith("malformed."))
+            workers.append(
+                {
+                    "id": index,
+                    "alive": alive,
+                    "connected": alive and bool(status.get("connected")),
+                    "restarts": self.restarts.get(index, 0),
+                    "last_stored_at": status.get("last_stored_at"),
+                    "quarantined": counters.get("quarantined", 0),
+                    "conflicts": counters.get("events.conflict", 0),
+                }
+            )
+        return {
+            "ok": any(w["connected"] for w in workers),
+            "broker": self.broker.public_url if self.broker else None,
+            "workers": workers,
+            "malformed": malformed,
+        }
 
     async def _housekeeping(self) -> None:
         """Every `housekeeping_every`: repair suggestions from telemetry, rental locks, RF1 approvals."""

@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://var/fleet.sqlite3"
     # Empty: the service starts its own in-process broker. Otherwise mqtt://user:pass@host:port.
     broker_url: str = ""
+    broker_port: int = 1883  # the in-process broker's port (a free one when it is taken)
     ingest_workers: int = 1
     # A terminal counts as online while its session is and it was heard within this many seconds (three
     # heartbeats of the default 60 s): see fleet.domain.presence.

@@ -35,6 +35,7 @@ ACCESS = {
     ("GET", "/merchants/{merchant_id}"): "hidden",
     ("PATCH", "/merchants/{merchant_id}"): "hidden",
     ("GET", "/sightings"): "staff",
+    ("GET", "/ingest/quarantine"): "staff",
     ("GET", "/devices/{serial}/telemetry"): "hidden",
     ("GET", "/devices/{serial}/transactions"): "hidden",
     ("GET", "/merchants/{merchant_id}/transactions"): "hidden",

@@ -35,6 +35,9 @@ log = logging.getLogger("fleet.ingest")
 
 # The line a `fleet ingest` process prints once its subscriptions are confirmed (the service waits for it).
 READY = "subscribed and ready"
+# The line prefix of a worker's status, printed every STATUS_EVERY_S seconds for the service's /healthz.
+STATUS = "ingest-status"
+STATUS_EVERY_S = 2.0
 KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 # Every metric of the protocol's telemetry vocabulary has a column (identity and time are stored apart).
 TELEMETRY_COLUMNS = tuple(f for f in telemetry.FIELDS if f not in ("ts", "model", "fw"))
@@ -104,6 +107,14 @@ class IngestWorker:
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.on_disconnect = lambda *args: self.connected.clear()
+
+    def status(self) -> dict[str, Any]:
+        """What /healthz shows of this worker: connected, when it last stored a batch, its counters."""
+        return {
+            "connected": self.connected.is_set() and self.subscribed.is_set(),
+            "last_stored_at": self.last_stored_at.isoformat() if self.last_stored_at else None,
+            "counters": dict(self.counters),
+        }
 
     # -- paho's thread ---------------------------------------------------------------------------------
 
