@@ -1,6 +1,6 @@
 """Where the fleet's MQTT broker is: an external one (Mosquitto, EMQX) from FLEET_BROKER_URL, or, by
 default, an in-process broker (amqtt) the service starts itself on 127.0.0.1:1883, or on a free port
-when 1883 is taken.
+when 1883 is taken (FLEET_BROKER_PORT), where the fleet's own connections log in (fleet.embedded_broker).
 
 amqtt speaks MQTT 3.1.1 only, so against it the ingest runs one worker on plain subscriptions; against
 an external broker the workers use MQTT v5 shared subscriptions and split the load.
@@ -99,43 +99,9 @@ def port_or_free(host: str, wanted: int) -> int:
     return free_port(host)
 
 
-def _fleet_auth_plugin() -> type:
-    """amqtt's authentication plugin for the in-process broker (built when the broker starts: amqtt is
-    imported only then).
-
-    amqtt keeps no queued QoS 1 messages for a session it authenticated as anonymous, so an ingest worker
-    restarted (SIGKILL, crash) came back to nothing and every sale sent meanwhile was lost. Here the
-    fleet's own connections log in as the fleet user with a password made for this run, and every session
-    (a terminal's too) is a real one whose queue survives its client's restart. Terminals on a laptop still
-    need no password, but a client id starting "fleet-" is the fleet's alone, and a client that names a
-    user must use it as its client id (a terminal's id is its serial)."""
-    from dataclasses import dataclass
-
-    from amqtt.plugins.base import BaseAuthPlugin  # type: ignore[import-untyped]
-
-    class FleetAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
-        @dataclass
-        class Config:
-            fleet_username: str = ""
-            fleet_password: str = ""
-
-        async def authenticate(self, *, session: Any) -> bool:
-            username = session.username or ""
-            client_id = session.client_id or ""
-            if username == self.config.fleet_username:
-                given = session.password or ""
-                given = given.decode(errors="replace") if isinstance(given, bytes) else str(given)
-                return hmac.compare_digest(given.encode(), self.config.fleet_password.encode())
-            if client_id.startswith("fleet-"):
-                return False
-            return not username or client_id == username
-
-    return FleetAuthPlugin
-
-
 class InProcessBroker:
     """An amqtt broker in this process's event loop, on loopback only; the fleet's own user has a password
-    made for this run (see _fleet_auth_plugin)."""
+    made for this run, and a message in flight to a client that dies is kept for it (fleet.embedded_broker)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
         self.host = host
@@ -151,14 +117,19 @@ class InProcessBroker:
     async def start(self) -> "InProcessBroker":
         from amqtt.broker import Broker  # type: ignore[import-untyped]
 
+        from fleet import embedded_broker
+
+        embedded_broker.keep_unacknowledged()
+
         for name in ("amqtt", "transitions"):  # amqtt logs every connection at INFO
             logging.getLogger(name).setLevel(logging.WARNING)
-        plugin = _fleet_auth_plugin()
-        globals()["FleetAuthPlugin"] = plugin  # amqtt loads plugins by dotted name
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {
-                "fleet.broker.FleetAuthPlugin": {"fleet_username": self.username, "fleet_password": self.password}
+                "fleet.embedded_broker.FleetAuthPlugin": {
+                    "fleet_username": self.username,
+                    "fleet_password": self.password,
+                }
             },
         }
         self._broker = Broker(config)
