@@ -218,7 +218,7 @@ def _mosquitto_config(out: Path, port: int, bind: str, run_as: str | None) -> in
     if broker is None or not broker.username or not broker.password:
         print(
             "fleet mosquitto-config: set FLEET_BROKER_URL=mqtt://USER:PASSWORD@HOST:PORT: the fleet's own broker "
-            "user is written into the password file",
+            "user is written into the dynamic-security file",
             file=sys.stderr,
         )
         return 2
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     cred.add_argument("serials", nargs="*", help="default: every registered device")
     cred.add_argument("--missing", action="store_true", help="only devices that have none yet")
     cred.add_argument("--out", type=Path, required=True)
-    mqc = sub.add_parser("mosquitto-config", help="write Mosquitto's password file, ACL file and config")
+    mqc = sub.add_parser("mosquitto-config", help="write Mosquitto's dynamic-security file and config")
     mqc.add_argument("--out", type=Path, required=True, help="a folder")
     mqc.add_argument("--port", type=int, default=1883)
     mqc.add_argument("--bind", default="127.0.0.1")

@@ -62,7 +62,7 @@ class Service:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.subprocess.Process] = []
-        self.workers = 0  # how many ingest workers run
+        self.worker_count = 0  # how many ingest workers run
         self.started = asyncio.Event()
         self.ingest_ready = asyncio.Event()  # an ingest worker has its subscriptions: terminals may publish
         self.worker_status: dict[int, tuple[float, dict[str, Any]]] = {}  # index -> (monotonic time, status)
@@ -81,7 +81,7 @@ class Service:
             if self.ingest_workers > 1:
                 log.warning("the in-process broker has no shared subscriptions: running one ingest worker")
             workers = 1
-        self.workers = workers
+        self.worker_count = workers
         for index in range(1, workers + 1):
             self._tasks.append(asyncio.create_task(self._supervise(index)))
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
@@ -135,7 +135,7 @@ class Service:
         now = time.monotonic()
         workers = []
         malformed = 0
-        for index in range(1, self.workers + 1):
+        for index in range(1, self.worker_count + 1):
             seen, status = self.worker_status.get(index, (None, {}))
             alive = seen is not None and now - seen < 3 * STATUS_EVERY_S
             counters = status.get("counters", {})

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from fleet import db
-from fleet.ingest.models import Event
+from fleet.ingest.models import Event, QuarantinedMessage
 from tools import mosquitto
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
@@ -46,6 +46,14 @@ async def stored_keys(url: str) -> list[str]:
     await db.connect(url)
     try:
         return [str(k) for k in await Event.all().values_list("key", flat=True)]
+    finally:
+        await db.disconnect()
+
+
+async def quarantined(url: str) -> int:
+    await db.connect(url)
+    try:
+        return await QuarantinedMessage.all().count()
     finally:
         await db.disconnect()
 

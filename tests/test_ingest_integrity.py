@@ -239,7 +239,7 @@ def test_sigkill_of_the_ingest_worker_under_the_default_serve_loses_no_sale(tmp_
     import signal
     import subprocess
 
-    from fleet_helpers import stored_keys
+    from fleet_helpers import quarantined, stored_keys
     from fleet_server import FleetServer
 
     port = mosquitto.free_port()
@@ -273,6 +273,33 @@ def test_sigkill_of_the_ingest_worker_under_the_default_serve_loses_no_sale(tmp_
         stored = asyncio.run(stored_keys(url))
         publisher.stop()
         assert len(stored) == len(set(stored)), "stored twice"
+        assert asyncio.run(quarantined(url)) == 0, "a redelivery is not a second body"
         assert set(stored) == keys, f"{len(keys - set(stored))} of 1000 sales lost"
         health = fleet.request("GET", "/healthz")[1]
         assert health["ingest"]["workers"][0]["restarts"] == 1
+
+
+def test_a_redelivery_in_a_later_batch_is_a_duplicate_and_a_second_body_a_conflict(database_url):  # noqa: F811
+    """#15 finding 9 across batches: the stored row is read back and compared (its time and JSON as the
+    database returns them), so a broker's redelivery is never taken for a conflict, nor a conflict dropped."""
+    from fleet.ingest.worker import IngestWorker, Received
+
+    async def body() -> None:
+        await db.migrate(database_url)
+        await db.connect(database_url)
+        try:
+            worker = IngestWorker("127.0.0.1", 1)  # never connected: store() alone, on the real database
+            first = sale(POISON, 7)
+            delivery = Received(topics.topic(POISON, topics.EVENT), codec.encode(first), 1, 1)
+            other = Received(delivery.topic, codec.encode(sale(POISON, 7, receipt="A1-999999")), 2, 1)
+            for batch in ([delivery], [delivery], [other]):
+                await worker.store(batch)
+            assert (worker.counters["events.duplicate"], worker.counters["events.conflict"]) == (1, 1)
+            assert await Event.all().count() == 1
+            stored = await Event.get()
+            assert stored.data["receipt"] == SALE["data"]["receipt"]  # the first body stays
+            assert await QuarantinedMessage.filter(reason=KEY_CONFLICT).count() == 1
+        finally:
+            await db.disconnect()
+
+    asyncio.run(body())

@@ -4,7 +4,7 @@ import asyncio
 import signal
 import threading
 
-from fleet_helpers import database_url, start_worker, stored_keys  # noqa: F401  (fixture)
+from fleet_helpers import database_url, quarantined, start_worker, stored_keys  # noqa: F401  (fixture)
 
 from fleet import db
 from fleet.ingest.models import Event
@@ -70,6 +70,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(databa
             worker.send_signal(signal.SIGTERM)
             worker.wait(10)
         assert len(stored) == len(set(stored)) == TOTAL and set(stored) == keys
+        # Redeliveries after the kill carry the same bodies: none may pass for a second body (#15 finding 9).
+        assert asyncio.run(quarantined(database_url)) == 0
 
 
 def test_two_workers_on_a_shared_subscription_split_the_load_and_store_each_once(database_url, tmp_path):  # noqa: F811
