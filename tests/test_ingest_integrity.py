@@ -303,3 +303,38 @@ def test_a_redelivery_in_a_later_batch_is_a_duplicate_and_a_second_body_a_confli
             await db.disconnect()
 
     asyncio.run(body())
+
+
+def test_a_locked_database_is_retried_never_quarantined(tmp_path):
+    """Found by the two-worker serve test on SQLite: 'database is locked' on one message was taken for the
+    message's fault and a good sale quarantined. The real lock error counts as transient, so the batch is
+    retried whole; the trigger's refusal in the poison test does not, so that message is quarantined."""
+    import sqlite3
+
+    from fleet.ingest.worker import IngestWorker, Received, transient
+
+    path = tmp_path / "fleet.sqlite3"
+
+    async def body() -> None:
+        await db.migrate(f"sqlite://{path}")
+        await db.connect(f"sqlite://{path}")
+        try:
+            worker = IngestWorker("127.0.0.1", 1)
+            delivery = Received(topics.topic(POISON, topics.EVENT), codec.encode(sale(POISON, 3)), 1, 1)
+            other = sqlite3.connect(path, timeout=0)
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock; reads still work
+            try:
+                await worker.store([delivery])
+                raise AssertionError("a locked database must not pass for stored")
+            except Exception as e:
+                assert transient(e), repr(e)  # so the worker retries the batch (a refusal is not: see above)
+            finally:
+                other.rollback()
+                other.close()
+            assert await QuarantinedMessage.all().count() == 0
+            await worker.store([delivery])  # the retry, once the lock is gone
+            assert await Event.all().count() == 1
+        finally:
+            await db.disconnect()
+
+    asyncio.run(body())

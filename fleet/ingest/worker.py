@@ -10,6 +10,7 @@ topic, acknowledged (it would never get better) and never stops the worker.
 
 import asyncio
 import logging
+import sqlite3
 import threading
 import uuid
 from collections import Counter
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from tortoise.exceptions import DBConnectionError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -221,6 +224,8 @@ class IngestWorker:
             await self._write(part)
             return
         except Exception as e:
+            if transient(e):  # the database is busy or away, not the message at fault: retry it all later
+                raise
             if len(part) > 1:
                 self.counters["store.split"] += 1
                 half = len(part) // 2
@@ -359,6 +364,28 @@ class IngestWorker:
                 sighting.messages += sum(1 for one in decoded if one.serial == serial)
                 await sighting.save()
         self.counters["stored.events"] += len(events)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether `error` says the database was busy or away (locked, a serialization failure, a deadlock, a
+    lost connection) rather than that it refuses these rows: the first is retried, never quarantined."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        e = pending.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError | ConnectionError | TimeoutError | asyncpg.PostgresConnectionError):
+            return True
+        if isinstance(e, asyncpg.InterfaceError | asyncpg.TransactionRollbackError | asyncpg.CannotConnectNowError):
+            return True
+        if isinstance(e, asyncpg.TooManyConnectionsError | DBConnectionError):
+            return True
+        if isinstance(e, sqlite3.OperationalError) and ("locked" in str(e) or "busy" in str(e)):
+            return True
+        pending += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
+    return False
 
 
 def _state_applies(at: datetime | None, is_online: bool) -> Q:
