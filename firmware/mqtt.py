@@ -75,7 +75,7 @@ class MQTTClient:
         self.user = user
         self.password = password
         self.keepalive = keepalive
-        self.will = will  # (topic, payload, qos, retain), or a callable giving it at each connect
+        self.will = will  # a callable giving (topic, payload, qos, retain) at each connect: its time may change
         self.clean = clean
         self.max_packet = max_packet
         self.ack_timeout = ack_timeout
@@ -126,7 +126,7 @@ class MQTTClient:
         self._reader, self._writer = await asyncio.wait_for(self.open_connection(self.host, self.port), 10)
         flags = 0 if not self.clean else 0x02
         payload = _str(self.client_id)
-        will = self.will() if callable(self.will) else self.will
+        will = self.will() if self.will else None
         if will:
             topic, message, qos, retain = will
             flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)

@@ -132,28 +132,43 @@ def storable_text(text: str) -> bool:
     return not pending_high
 
 
-def check_storable(value: object, where: str = "", depth: int = 0) -> None:
+def check_storable(value: object) -> None:
     """Raise ProtocolError unless every key and string in `value` is storable text and no object or list
     is nested more than MAX_DEPTH deep (fields the specs do not know included: they are stored as sent)."""
+    found = _unstorable(value, 0)
+    if found is not None:
+        code, parts = found
+        where = "".join(reversed(parts)).lstrip(".")
+        if code == TOO_DEEP:
+            raise ProtocolError(TOO_DEEP, where, "nested more than %d deep" % MAX_DEPTH)
+        raise ProtocolError(BAD_TEXT, where, "holds a NUL character or an unpaired surrogate")
+
+
+def _unstorable(value: object, depth: int):  # type: ignore[no-untyped-def]
+    """None, or (reason code, the path to the fault as parts, innermost first). The path is only built for
+    a fault: this runs over every field of every message."""
     kind = type(value)
     if kind is str:
-        if not storable_text(value):  # type: ignore[arg-type]
-            raise ProtocolError(BAD_TEXT, where, "holds a NUL character or an unpaired surrogate")
-        return
+        return None if storable_text(value) else (BAD_TEXT, [])  # type: ignore[arg-type]
     if kind is not dict and kind is not list:
-        return
-    depth += 1
-    if depth > MAX_DEPTH:
-        raise ProtocolError(TOO_DEEP, where, "nested more than %d deep" % MAX_DEPTH)
+        return None
+    if depth >= MAX_DEPTH:
+        return (TOO_DEEP, [])
     if kind is dict:
         for key in value:  # type: ignore[attr-defined]
-            inner = where + "." + key if where else key
             if not storable_text(key):
-                raise ProtocolError(BAD_TEXT, where, "a key holds a NUL character or an unpaired surrogate")
-            check_storable(value[key], inner, depth)  # type: ignore[index]
+                return (BAD_TEXT, [])  # a key: the object holding it is at fault
+            found = _unstorable(value[key], depth + 1)  # type: ignore[index]
+            if found is not None:
+                found[1].append("." + key)
+                return found
     else:
         for i, item in enumerate(value):  # type: ignore[arg-type, var-annotated]
-            check_storable(item, where + "[" + str(i) + "]", depth)
+            found = _unstorable(item, depth + 1)
+            if found is not None:
+                found[1].append("[%d]" % i)
+                return found
+    return None
 
 
 def fail(where: str, detail: str) -> None:
