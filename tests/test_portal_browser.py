@@ -7,6 +7,7 @@ serial and invoice and refuses a wrong pair. Every page is also opened 375 px wi
 sideways. A screenshot of every page goes to test-artifacts/screenshots/.
 """
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -15,6 +16,9 @@ import pytest
 from fleet_server import FleetServer
 from gateway_helpers import Gateway
 
+from mqtt_helpers import Collector
+from protocol import hello as hellos
+from protocol import topics
 from tools import mosquitto, vterm
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -37,6 +41,7 @@ def fleet(tmp_path_factory):
         gateway = Gateway(f"{server.base}/payments/webhooks/sandbox").start()
         server.env |= gateway.env() | {"FLEET_PUBLIC_URL": server.base}
         server.gateway = gateway  # type: ignore[attr-defined]
+        server.broker = broker  # type: ignore[attr-defined]
         (tmp / "devices.csv").write_text(CSV)
         assert server.cli("import-devices", "devices.csv").returncode == 0
         for user, role, merchant in (
@@ -250,6 +255,53 @@ def test_the_merchant_sends_a_pay_link_from_the_portal_and_the_customer_opens_it
     context.close()
 
 
+def test_support_reads_the_quarantine_in_the_portal_and_a_merchant_cannot(fleet, browser):
+    """#15: what the ingest acknowledged without storing is a portal list for Biz Support: newest first,
+    by serial and reason, paged, the payload shown as text (never run as markup); merchants are refused."""
+    hostile = SERIALS[1]
+    publisher = Collector(fleet.broker.port, topics=("unused/#",))
+    publisher.publish(topics.topic(hostile, topics.HELLO), b'{"v": 1, "serial": "' + hostile.encode() + b'"')  # cut
+    for n in range(55):  # with the cut one, more than a page of JSON that is not
+        publisher.publish(topics.topic(hostile, topics.EVENT), b"<script>window.owned = 1</script> #%d" % n)
+    hello = hellos.build(hostile, 1795000000, "TKM-80", "B2", "hw\ud800", "1.4.0", "power_on", [])
+    publisher.publish(topics.topic(hostile, topics.HELLO), json.dumps(hello).encode())  # the escape, as sent
+    publisher.stop()
+    token = fleet.token("support", "support-password")
+    for _ in range(200):
+        if fleet.request("GET", f"/ingest/quarantine?serial={hostile}", token=token)[1]["total"] >= 57:
+            break
+        time.sleep(0.1)
+    page = login(browser, fleet, "support")
+    page.wait_for_url("**/portal/dashboard")
+    assert int(page.inner_text("#quarantined-count")) >= 57
+    page.click("#quarantined-count >> xpath=.. >> a")
+    page.wait_for_url("**/portal/quarantine")
+    page.fill("input[name=serial]", hostile.lower())
+    page.click("button:has-text('Cari')")
+    assert "Halaman 1 dari 2 · 57 pesan" in page.inner_text("#quarantine-count")
+    rows = page.locator("#quarantine tr")
+    assert rows.count() == 51  # the header and a page of 50
+    newest = rows.nth(1).inner_text()
+    assert "Teks tak dapat disimpan" in newest and "hw_id" in newest and f"pos/v1/{hostile}/hello" in newest
+    assert page.evaluate("window.owned") is None  # a payload is text on the page, never markup
+    page.click("a[rel=next]")
+    assert "Halaman 2 dari 2" in page.inner_text("#quarantine-count") and page.locator("#quarantine tr").count() == 8
+    assert "serial=" + hostile in page.url  # the filter stays on the next page
+    page.select_option("select[name=reason]", "bad_json")
+    page.click("button:has-text('Cari')")
+    assert "56 pesan" in page.inner_text("#quarantine-count")
+    assert page.locator("#quarantine td[data-reason=bad_json]").count() == 50
+    assert "<script>" in page.inner_text("#quarantine")
+    shot(page, "quarantine")
+    page.context.close()
+    merchant = login(browser, fleet, "owner2")
+    merchant.wait_for_url("**/portal/devices")
+    assert merchant.locator("a[href='/portal/quarantine']").count() == 0
+    merchant.goto("/portal/quarantine")
+    assert merchant.locator("h1").inner_text() == "Tidak diizinkan"
+    merchant.context.close()
+
+
 def test_every_page_fits_a_375_px_screen(fleet, browser):
     page = login(browser, fleet, "support", width=375)
     page.wait_for_url("**/portal/dashboard")
@@ -261,6 +313,7 @@ def test_every_page_fits_a_375_px_screen(fleet, browser):
         f"/portal/devices/{SERIALS[0]}",
         "/portal/tickets",
         f"/portal/tickets/{ticket}",
+        "/portal/quarantine",
         "/warranty",
         "/login",
     ):

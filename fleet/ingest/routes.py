@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.devices.routes import EventOut, Limit, MerchantId, Offset, Serial, event_out
-from fleet.ingest import downsample
+from fleet.ingest import downsample, quarantine
 from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
 from fleet.ingest.worker import TELEMETRY_COLUMNS
 
@@ -136,16 +136,10 @@ SerialFilter = Annotated[str | None, Query(min_length=4, max_length=32, pattern=
 
 
 @router.get("/ingest/quarantine", response_model=QuarantinePage)
-async def quarantine(
+async def quarantined_messages(
     who: Staff, serial: SerialFilter = None, reason: QuarantineReason = None, limit: Limit = 50, offset: Offset = 0
 ) -> QuarantinePage:
     """Messages the ingest acknowledged without storing (Biz Support only), newest first: refused by the
     wire contract, refused by the database, or claiming an event key already stored with another body."""
-    query = QuarantinedMessage.all()
-    if serial is not None:
-        query = query.filter(serial=serial)
-    if reason is not None:
-        query = query.filter(reason=reason)
-    total = await query.count()
-    items = await query.order_by("-id").offset(offset).limit(limit)
+    total, items = await quarantine.listing(serial, reason, limit, offset)
     return QuarantinePage(total=total, items=[quarantined_out(q) for q in items])

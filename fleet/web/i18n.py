@@ -115,6 +115,35 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overdue_rental": ("Lewat masa sewa: penjualan dikunci", "Overdue: sales locked"),
     "returned": ("Dikembalikan", "Returned"),
     "forbidden": ("Tidak diizinkan", "Not allowed"),
+    "quarantine": ("Karantina pesan", "Message quarantine"),
+    "quarantine_help": (
+        "Pesan dari terminal yang diterima tetapi tidak disimpan: ditolak kontrak protokol, ditolak database, atau "
+        "memakai kunci transaksi yang sudah tersimpan dengan isi lain. Penjualan lain tetap tersimpan.",
+        "Messages from terminals that were received but not stored: refused by the protocol contract, refused by "
+        "the database, or claiming a transaction key already stored with another body. Every other sale is stored.",
+    ),
+    "received_at": ("Diterima", "Received"),
+    "topic": ("Topik", "Topic"),
+    "reason": ("Alasan", "Reason"),
+    "field": ("Kolom", "Field"),
+    "detail": ("Keterangan", "Detail"),
+    "size": ("Ukuran (byte)", "Size (bytes)"),
+    "payload": ("Isi pesan", "Payload"),
+    "page_of": ("Halaman {page} dari {pages} · {total} pesan", "Page {page} of {pages} · {total} messages"),
+    "previous": ("Sebelumnya", "Previous"),
+    "next": ("Berikutnya", "Next"),
+    "bad_topic": ("Topik salah", "Bad topic"),
+    "bad_json": ("Bukan JSON yang sah", "Not valid JSON"),
+    "too_large": ("Pesan terlalu besar", "Message too large"),
+    "bad_version": ("Versi protokol salah", "Wrong protocol version"),
+    "missing_field": ("Kolom wajib tidak ada", "Required field missing"),
+    "wrong_type": ("Tipe kolom salah", "Wrong field type"),
+    "bad_value": ("Nilai tidak sah", "Invalid value"),
+    "serial_mismatch": ("Serial tidak cocok dengan topik", "Serial does not match its topic"),
+    "bad_text": ("Teks tak dapat disimpan (NUL atau surrogate)", "Unstorable text (NUL or lone surrogate)"),
+    "too_deep": ("Data bersarang terlalu dalam", "Data nested too deep"),
+    "unstorable": ("Ditolak database", "Refused by the database"),
+    "key_conflict": ("Kunci transaksi sama, isi berbeda", "Same transaction key, another body"),
 }
 
 STATES = {

@@ -19,8 +19,8 @@ from fleet.commands.models import Command
 from fleet.devices import presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
-from fleet.ingest import downsample
-from fleet.ingest.models import TelemetrySample
+from fleet.ingest import downsample, quarantine
+from fleet.ingest.models import QuarantinedMessage, TelemetrySample
 from fleet.ingest.routes import TRANSACTION_TYPES
 from fleet.payments import paylinks
 from fleet.repairs import service as repairs
@@ -32,6 +32,7 @@ templates = Jinja2Templates(directory=FsPath(__file__).parent / "templates")
 OFFLINE_HOURS = 2
 LOW_BATTERY = 20
 ALERT_ROWS = 100
+QUARANTINE_ROWS = 50
 
 
 class PageError(Exception):
@@ -180,6 +181,7 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
         sightings=await UnregisteredSighting.all().order_by("-last_seen").limit(20),
         suggestions=open_suggestions,
         overdue=overdue,
+        quarantined=await QuarantinedMessage.all().count(),
     )
 
 
@@ -449,6 +451,33 @@ async def ticket_action(request: Request, ticket_id: int) -> Response:
 
 
 # -- the public warranty check --------------------------------------------------------------------------
+
+
+# -- what the ingest could not store ----------------------------------------------------------------------
+
+
+@router.get("/portal/quarantine")
+async def quarantine_page(request: Request, serial: str = "", reason: str = "", page: str = "1") -> HTMLResponse:
+    who = await _staff(request)
+    serial = serial.strip().upper()[:32]
+    reason = reason if reason in quarantine.REASONS else ""
+    number = min(int(page), 100_000) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    total, rows = await quarantine.listing(
+        serial or None, reason or None, QUARANTINE_ROWS, (number - 1) * QUARANTINE_ROWS
+    )
+    return render(
+        request,
+        "quarantine.html",
+        who,
+        rows=rows,
+        total=total,
+        serial=serial,
+        reason=reason,
+        reasons=quarantine.REASONS,
+        page=number,
+        pages=max(1, -(-total // QUARANTINE_ROWS)),
+        preview=quarantine.preview,
+    )
 
 
 @router.get("/warranty")
