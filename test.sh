@@ -7,5 +7,6 @@ scripts/bootstrap.sh
 scripts/system_packages.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy
+.venv/bin/mypy                                # fleet/ and protocol/, strict, against CPython
+.venv/bin/mypy --config-file firmware/mypy.ini  # firmware/ (and protocol/) against MicroPython's stubs
 exec .venv/bin/pytest "$@"

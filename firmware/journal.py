@@ -22,7 +22,7 @@ try:
     from micropython import const
 except ImportError:  # CPython: tools and tests read journals with this same code
 
-    def const(x):
+    def const(x):  # type: ignore[misc]  # the stand-in for MicroPython's compile-time constant
         return x
 
 

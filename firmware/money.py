@@ -5,7 +5,7 @@ def rupiah(amount):
     """Format like an Indonesian receipt: 15000 -> 'Rp 15.000', -2000 -> '-Rp 2.000'."""
     sign = "-" if amount < 0 else ""
     digits = str(-amount if amount < 0 else amount)
-    groups = []
+    groups = []  # type: list[str]
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

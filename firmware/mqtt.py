@@ -91,8 +91,8 @@ class MQTTClient:
         self._writer = None
         self._pid = 0
         self._unacked = {}  # pid -> ticks_ms sent
-        self._last_rx = 0
-        self._pinged = 0
+        self._last_rx = time.ticks_ms()
+        self._pinged = time.ticks_ms()
         self._lock = asyncio.Lock()
         self._sub_acked = asyncio.Event()
 
@@ -139,7 +139,7 @@ class MQTTClient:
             payload += _str(self.password)
         body = b"\x00\x04MQTT\x04" + bytes((flags,)) + struct.pack("!H", self.keepalive) + payload
         await self._send(_header(_CONNECT, len(body)) + body)
-        kind, data = await asyncio.wait_for(self._read_packet(), 10)
+        kind, data = await asyncio.wait_for(self._read_packet(), 10)  # type: int, bytes
         if kind != _CONNACK or len(data) != 2:
             raise MQTTError("expected CONNACK")
         if data[1] != 0:

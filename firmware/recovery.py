@@ -11,7 +11,7 @@ from protocol import event as ev
 async def recover(till):
     """After boot: finish or void the sale in flight and print what was closed but never printed."""
     inflight = None
-    payments = []
+    payments = []  # type: list[dict]
     pending = None
     unprinted = None
     for _seq, payload in till.journal.records():

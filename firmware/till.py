@@ -90,7 +90,7 @@ class Till:
         self.items = []
         self.cart_bytes = 0  # the items' encoded size: the sale must fit one event (_CART_BYTES)
         self.discount = 0
-        self.sale = None  # the open sale's totals, once journaled
+        self.sale = {}  # type: dict  # the open sale's totals, once journaled ({} between sales)
         self.payments = []  # confirmed payment lines of the open sale
         self.pending = None  # the QRIS or PayLater payment waiting for confirmation
         self.link = None  # the MQTT link, when the terminal has one (PayLater asks the fleet through it)
@@ -448,7 +448,7 @@ class Till:
         self.items = []
         self.cart_bytes = 0
         self.discount = 0
-        self.sale = None
+        self.sale = {}
         self.payments = []
         self.pending = None
         self.entry = ""
@@ -492,6 +492,8 @@ class Till:
 
     def end_qr(self, status):
         p = self.pending
+        if p is None:  # already ended (a cancel and an expiry racing): nothing is journaled twice
+            return
         data = {"receipt": self.sale["receipt"], "method": "qris", "amount": p["amount"], "status": status}
         data["ref"] = p["ref"]
         self.record(ev.PAYMENT, data)

@@ -39,7 +39,7 @@ def drop(name):
 class Transient:
     def __init__(self, name):
         self.name = name
-        self.kept = None
+        self.kept = []  # type: list[str]
 
     def __enter__(self):
         self.kept = [n for n in _DEPENDENCIES if n in sys.modules]

@@ -10,7 +10,7 @@ import time
 
 import machine
 
-from board import tls_context
+from board import Uptime, tls_context
 
 _KEYS = ("123A", "456B", "789C", "*0#D")
 
@@ -36,7 +36,7 @@ class Display:
     def __init__(self, i2c):
         self.oled = None
         try:
-            import ssd1306
+            import ssd1306  # type: ignore[import-not-found]  # micropython-lib's driver, installed with mip
 
             self.oled = ssd1306.SSD1306_I2C(128, 32, i2c)
         except (ImportError, OSError):
@@ -73,12 +73,12 @@ class Keypad:
 class McuBoard:
     # Pin maps are filled in by esp32.py / rp2.py.
     UART_ID = 1
-    UART_PINS = {}
-    KEY_ROWS = ()
-    KEY_COLS = ()
+    UART_PINS = {}  # type: dict[str, int]
+    KEY_ROWS = ()  # type: tuple[int, ...]
+    KEY_COLS = ()  # type: tuple[int, ...]
     I2C_ID = 0
-    I2C_PINS = {}
-    BATTERY_PIN = None
+    I2C_PINS = {}  # type: dict[str, int]
+    BATTERY_PIN = None  # type: int | None
     flash_root = "/flash"
 
     def __init__(self):
@@ -89,6 +89,7 @@ class McuBoard:
         self.card_reader = None  # an approved external reader is paired per deployment
         self.adc = machine.ADC(machine.Pin(self.BATTERY_PIN)) if self.BATTERY_PIN is not None else None
         self.boot_reason = _reset_cause()
+        self._uptime = Uptime()
         try:
             os.stat(self.flash_root)
         except OSError:
@@ -112,7 +113,7 @@ class McuBoard:
         return gc.mem_free()
 
     def uptime_s(self):
-        return time.ticks_ms() // 1000
+        return self._uptime.seconds()
 
     def randint(self, n):
         return int.from_bytes(os.urandom(2), "big") % n

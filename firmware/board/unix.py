@@ -31,7 +31,7 @@ import time
 
 import escpos
 
-from board import tls_context
+from board import Uptime, tls_context
 
 _BUFFER = 512  # the simulated printer's receive buffer, as small as cheap printers have
 
@@ -194,6 +194,7 @@ class Board:
         self.card_reader = SimCardReader(self)
         self._battery = 87
         self._t0 = time.ticks_ms()
+        self._uptime = Uptime()
         self._base = int(args["clock"]) if "clock" in args else int(time.time())
         # A marker left by a run that did not stop cleanly means it died: a crash or a power cut.
         marker = self.dev + "/running"
@@ -219,7 +220,7 @@ class Board:
         return gc.mem_free()
 
     def uptime_s(self):
-        return time.ticks_diff(time.ticks_ms(), self._t0) // 1000
+        return self._uptime.seconds()  # since boot, not since the clock was last set
 
     def rssi(self):
         return None  # no radio on the simulation
