@@ -21,6 +21,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 log = logging.getLogger("fleet.broker")
 
+# How many QoS 1 messages the broker may have in flight to one ingest worker, unacknowledged: the worker
+# acknowledges a batch only after its commit, so the window must hold the batch being stored and the next
+# one arriving meanwhile. The worker asks for it as its MQTT v5 Receive Maximum; Mosquitto's own
+# max_inflight_messages (which bounds MQTT 3.1.1 sessions) is set to the same.
+RECEIVE_MAXIMUM = 1000
+# The queue and window settings of the fleet's Mosquitto (`fleet mosquitto-config`, the test brokers). By
+# default Mosquitto drops QoS 1 messages beyond 1000 queued for one session: a burst of sales ahead of a
+# slower (or restarting) ingest worker would be lost, so the queue is deep.
+QUEUE_SETTINGS = ("max_queued_messages 1000000", f"max_inflight_messages {RECEIVE_MAXIMUM}")
+
 
 @dataclass(frozen=True)
 class BrokerAddress:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.auth import passwords
+from fleet.broker import QUEUE_SETTINGS
 from fleet.devices.models import Device
 from protocol import topics
 
@@ -129,10 +130,7 @@ def config_text(out: Path, port: int, bind: str, run_as: str | None) -> str:
         # Every message the contract allows fits (an event is at most 16 KiB); anything larger is refused
         # at the door instead of reaching the fleet.
         f"max_packet_size {MAX_PACKET}",
-        # Mosquitto drops QoS 1 messages beyond 1000 queued per session by default: a burst of sales ahead
-        # of a restarting ingest worker would be lost.
-        "max_queued_messages 1000000",
-        "max_inflight_messages 100",
+        *QUEUE_SETTINGS,  # a deep queue per session, and the ingest workers' in-flight window
         "persistence true",
         f"persistence_location {out}/",
     ]

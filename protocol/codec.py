@@ -47,8 +47,9 @@ def encode(msg: dict) -> bytes:
     return json.dumps(msg, separators=(",", ":")).encode()
 
 
-def validate(kind: str, msg: object, serial: str | None = None) -> dict:
-    """Check a decoded message of `kind`; with `serial`, its serial must be that one. Returns the message."""
+def validate(kind: str, msg: object, serial: str | None = None, storable: bool = False) -> dict:
+    """Check a decoded message of `kind`; with `serial`, its serial must be that one. Returns the message.
+    `storable`: its raw bytes showed it holds nothing check_storable could refuse (schema.plainly_storable)."""
     from protocol.errors import BAD_VERSION, SERIAL_MISMATCH, WRONG_TYPE, ProtocolError
 
     if type(msg) is not dict:
@@ -65,9 +66,10 @@ def validate(kind: str, msg: object, serial: str | None = None) -> dict:
         )
     if serial is not None and own != serial:
         raise ProtocolError(SERIAL_MISMATCH, "serial", "differs from the topic's serial")
-    from protocol.schema import check_storable
+    if not storable:
+        from protocol.schema import check_storable
 
-    check_storable(msg)  # before the kind's spec: unknown fields are stored as sent, so they count too
+        check_storable(msg)  # before the kind's spec: unknown fields are stored as sent, so they count too
     _validator(kind)(msg)
     return msg
 
@@ -75,6 +77,7 @@ def validate(kind: str, msg: object, serial: str | None = None) -> dict:
 def decode(name: bytes | str, payload: bytes | str) -> tuple[str, str, dict]:
     """Parse and validate one MQTT message; return (serial, kind, message) or raise ProtocolError."""
     from protocol.errors import BAD_JSON, TOO_LARGE, ProtocolError  # encoding alone never loads it
+    from protocol.schema import plainly_storable
 
     serial, kind = topics.parse(name)
     if len(payload) > MAX_BYTES[kind]:
@@ -83,4 +86,4 @@ def decode(name: bytes | str, payload: bytes | str) -> tuple[str, str, dict]:
         msg = json.loads(payload)
     except Exception:  # ValueError, UnicodeError, RecursionError, MemoryError: all mean "not our JSON"
         raise ProtocolError(BAD_JSON, "", "payload is not valid JSON") from None
-    return serial, kind, validate(kind, msg, serial)
+    return serial, kind, validate(kind, msg, serial, type(payload) is bytes and plainly_storable(payload))

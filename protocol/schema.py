@@ -132,6 +132,18 @@ def storable_text(text: str) -> bool:
     return not pending_high
 
 
+def plainly_storable(payload: bytes) -> bool:
+    """True when raw JSON can hold no unstorable text and no nesting past MAX_DEPTH, read off its bytes:
+    no escape (a NUL or a surrogate needs one), no byte that starts a surrogate in UTF-8, and too few
+    brackets to nest that deep. Most messages are; the others are walked by check_storable."""
+    return (
+        b"\\u" not in payload
+        and _SURROGATE_UTF8 not in payload
+        and b"\x00" not in payload
+        and payload.count(b"{") + payload.count(b"[") <= MAX_DEPTH
+    )
+
+
 def check_storable(value: object) -> None:
     """Raise ProtocolError unless every key and string in `value` is storable text and no object or list
     is nested more than MAX_DEPTH deep (fields the specs do not know included: they are stored as sent)."""

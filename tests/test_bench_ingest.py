@@ -6,8 +6,10 @@ from tools import bench_ingest
 
 
 def test_bench_ingest_runs_and_loses_nothing(capsys):
-    assert bench_ingest.main(["--events", "1000", "--terminals", "20", "--workers", "2"]) == 0
-    result = capsys.readouterr().out.strip().splitlines()[-1]
+    assert bench_ingest.main(["--messages", "2000", "--terminals", "20", "--workers", "1,2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines if line.startswith("workers=")] == ["workers=1", "workers=2"]
+    result = lines[-1]
     assert result.startswith("RESULT raw_msgs_per_s=")
     figures = dict(part.split("=") for part in result.split()[1:])
     assert figures["lost"] == "0" and figures["duplicated"] == "0"

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from fleet.broker import free_port
+from fleet.broker import QUEUE_SETTINGS, free_port
 
 __all__ = ["Mosquitto", "binary", "free_port"]
 
@@ -46,9 +46,7 @@ class Mosquitto:
         # Started as root, mosquitto would switch to the 'mosquitto' user and could not write its database or
         # read our files: it stays who we are.
         lines = [f"listener {self.port} 127.0.0.1", "log_dest stderr", "log_type error", f"user {getpass.getuser()}"]
-        # Mosquitto drops QoS 1 messages beyond 1000 queued for one session by default: a burst of sales
-        # ahead of a slower (or restarting) ingest worker would be lost. The fleet's broker needs a deep queue.
-        lines += ["max_queued_messages 1000000", "max_inflight_messages 100"]
+        lines += QUEUE_SETTINGS  # as the fleet's own broker has them
         if passwords is None:
             lines.append("allow_anonymous true")
         else:

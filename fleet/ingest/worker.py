@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,12 +24,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from tortoise.exceptions import DBConnectionError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from fleet.broker import RECEIVE_MAXIMUM
 from fleet.commands import service as commands
 from fleet.devices.models import Device, UnregisteredSighting
 from fleet.domain.presence import state_wins
+from fleet.ingest import batch_sql
 from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
 from protocol import codec, event, telemetry, topics
 from protocol.errors import ProtocolError
@@ -44,6 +45,11 @@ STATUS_EVERY_S = 2.0
 KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 # Every metric of the protocol's telemetry vocabulary has a column (identity and time are stored apart).
 TELEMETRY_COLUMNS = tuple(f for f in telemetry.FIELDS if f not in ("ts", "model", "fw"))
+# The rows the ingest inserts, column by column (batch_sql.insert).
+EVENT_COLUMNS = batch_sql.columns(
+    Event, ("key", "serial", "jid", "seq", "type", "device_time", "received_at", "data", "merchant_id")
+)
+SAMPLE_COLUMNS = batch_sql.columns(TelemetrySample, ("serial", "device_time", "received_at", *TELEMETRY_COLUMNS))
 
 
 # Why a message was quarantined, beyond the protocol's own reason codes.
@@ -95,7 +101,11 @@ class IngestWorker:
         self.last_stored_at: datetime | None = None  # when the last batch was written
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker confirmed the subscriptions: nothing is missed now
-        self._queue: asyncio.Queue[Received] = asyncio.Queue()
+        # What paho's thread received, for the event loop: appended there, taken here. The loop is woken
+        # once per burst, not once per message (each wake-up is a write to its self-pipe).
+        self._inbox: deque[Received] = deque()
+        self._woken = False
+        self._arrived = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -135,9 +145,11 @@ class IngestWorker:
             topic = msg.topic
         except UnicodeDecodeError:  # not UTF-8: the codec refuses the topic, and it is quarantined
             topic = bytes(getattr(msg, "_topic", b"")).decode("utf-8", "replace")
-        received = Received(topic, bytes(msg.payload), msg.mid, msg.qos)
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, received)
+        self._inbox.append(Received(topic, bytes(msg.payload), msg.mid, msg.qos))
+        if not self._woken:
+            self._woken = True
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._arrived.set)
 
     # -- the worker --------------------------------------------------------------------------------------
 
@@ -147,6 +159,7 @@ class IngestWorker:
         if self.v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 3600  # keep the subscription and queued messages across a restart
+            props.ReceiveMaximum = RECEIVE_MAXIMUM  # the batch being stored and the next one arriving
             self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
         else:
             self.client.connect_async(self.host, self.port, keepalive=30)
@@ -180,22 +193,32 @@ class IngestWorker:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
 
-    async def _next_batch(self) -> list[Received]:
+    async def _arrival(self, timeout: float) -> bool:
+        """Wait up to `timeout` for paho's thread to receive something; whether anything is waiting."""
+        self._arrived.clear()
+        self._woken = False  # from here on paho's thread wakes us for the next message
+        if self._inbox:
+            return True
         try:
-            first = await asyncio.wait_for(self._queue.get(), 0.2)
+            await asyncio.wait_for(self._arrived.wait(), timeout)
         except TimeoutError:
+            return bool(self._inbox)
+        return True
+
+    async def _next_batch(self) -> list[Received]:
+        """What has arrived, up to batch_size. The batch adapts to the backlog: behind one, it is whatever
+        has queued up meanwhile (no waiting); when the terminals are quiet, it waits batch_wait for more
+        rather than commit a transaction per message."""
+        if not self._inbox and not await self._arrival(0.2):
             return []
-        batch = [first]
+        batch: list[Received] = []
         deadline = asyncio.get_running_loop().time() + self.batch_wait
-        while len(batch) < self.batch_size:
+        while True:
+            while self._inbox and len(batch) < self.batch_size:
+                batch.append(self._inbox.popleft())
             timeout = deadline - asyncio.get_running_loop().time()
-            if timeout <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-            except TimeoutError:
-                break
-        return batch
+            if len(batch) >= self.batch_size or timeout <= 0 or not await self._arrival(timeout):
+                return batch
 
     async def store(self, batch: list[Received]) -> None:
         """Validate and write one batch. What the contract refuses goes to quarantine; the rest is written
@@ -257,56 +280,53 @@ class IngestWorker:
         )
         self.counters["quarantined"] += len(items)
 
-    async def _events_to_store(self, decoded: list[Decoded], owners: dict[str, int | None]) -> list[Event]:
-        """The batch's events less those already stored. A key already stored (or twice in the batch) with
-        the same body is a redelivery; with another body it is a conflict: quarantined, never stored."""
-        wanted: dict[str, tuple[Decoded, Event]] = {}
+    async def _events_to_store(
+        self, decoded: list[Decoded], owners: dict[str, int | None], now: datetime
+    ) -> list[tuple[Any, ...]]:
+        """The batch's events (rows of EVENT_COLUMNS) less those already stored. A key already stored (or
+        twice in the batch) with the same body is a redelivery; with another body it is a conflict:
+        quarantined, never stored."""
+        wanted: dict[str, tuple[Decoded, tuple[Any, ...]]] = {}
         conflicts: list[tuple[Received, str | None, str, str, str]] = []
         for one in decoded:
             if one.kind != topics.EVENT:
                 continue
             msg = one.msg
-            stored = Event(
-                key=event.idempotency_key(msg),
-                serial=one.serial,
-                jid=msg["jid"],
-                seq=msg["seq"],
-                type=msg["type"],
-                device_time=_at(msg["ts"]),
-                data=msg["data"],
-                merchant_id=owners.get(one.serial),  # null for a serial nobody registered yet
-            )
-            earlier = wanted.get(stored.key)
+            key = event.idempotency_key(msg)
+            # null merchant for a serial nobody registered yet: adopted when it is
+            row: tuple[Any, ...] = (key, one.serial, msg["jid"], msg["seq"], msg["type"], _at(msg["ts"]), now)
+            row += (msg["data"], owners.get(one.serial))
+            earlier = wanted.get(key)
             if earlier is None:
-                wanted[stored.key] = (one, stored)
-            elif _same_event(earlier[1].type, earlier[1].device_time, earlier[1].data, stored):
+                wanted[key] = (one, row)
+            elif _same_event(earlier[1], row[4], row[5], row[7]):
                 self.counters["events.duplicate"] += 1
             else:
-                conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(stored.key)))
+                conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(key)))
         if wanted:
-            rows = await Event.filter(key__in=list(wanted)).values_list("key", "type", "device_time", "data")
-            for key, kind, device_time, data in rows:
-                one, stored = wanted.pop(str(key))
-                if _same_event(str(kind), device_time, data, stored):
+            stored = await Event.filter(key__in=list(wanted)).values_list("key", "type", "device_time", "data")
+            for key, kind, device_time, data in stored:
+                one, row = wanted.pop(str(key))
+                if _same_event(row, str(kind), device_time, data):
                     self.counters["events.duplicate"] += 1
                 else:
-                    conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(stored.key)))
+                    conflicts.append((one.item, one.serial, KEY_CONFLICT, "", _conflict(str(key))))
         if conflicts:
             log.warning("%d events claim a key already stored with another body", len(conflicts))
             self.counters["events.conflict"] += len(conflicts)
             await self._quarantine(conflicts)
-        return [stored for _one, stored in wanted.values()]
+        return [row for _one, row in wanted.values()]
 
     async def _write(self, decoded: list[Decoded]) -> None:
-        """Write decoded messages in one transaction."""
+        """Write decoded messages in one transaction, one statement per table (batch_sql)."""
         serials = {one.serial for one in decoded}
-        owners = dict(await Device.filter(serial__in=serials).values_list("serial", "merchant_id"))
+        owners = await batch_sql.owners(Device._meta.db, list(serials))
         known = {str(s) for s in owners}
         now = datetime.now(UTC)
         acks: list[tuple[str, dict[str, Any]]] = []
-        samples: list[TelemetrySample] = []
-        seen: dict[str, dict[str, Any]] = {}
-        health: dict[str, TelemetrySample] = {}  # each terminal's latest heartbeat in this batch
+        samples: list[tuple[Any, ...]] = []
+        hellos: list[tuple[str, str, str, list[str], str]] = []
+        heard: dict[str, batch_sql.Heard] = {}  # each terminal heard, with its latest heartbeat in this batch
         presence: dict[str, tuple[datetime | None, bool]] = {}  # each terminal's winning state in this batch
         unknown: dict[str, str] = {}
         for one in decoded:
@@ -315,45 +335,33 @@ class IngestWorker:
             if serial not in known:
                 unknown[serial] = topics.topic(serial, kind)
                 continue  # its events are stored all the same (below): a sale is never lost to registration
-            if kind == topics.ACK:
+            latest = heard.setdefault(serial, (serial, None, None, None, None))
+            if kind == topics.TELEMETRY:
+                at = _at(msg["ts"])
+                samples.append((serial, at, now, *(msg.get(c) for c in TELEMETRY_COLUMNS)))
+                if latest[1] is None or latest[1] <= at:
+                    heard[serial] = (serial, at, msg.get("paper"), msg.get("battery_pct"), msg.get("printed_mm"))
+            elif kind == topics.ACK:
                 acks.append((serial, msg))
-            elif kind == topics.TELEMETRY:
-                sample = TelemetrySample(
-                    serial=serial, device_time=_at(msg["ts"]), **{c: msg.get(c) for c in TELEMETRY_COLUMNS}
-                )
-                samples.append(sample)
-                if serial not in health or health[serial].device_time <= sample.device_time:
-                    health[serial] = sample
             elif kind == topics.STATE:
-                at = _at(msg["ts"]) if msg.get("ts") is not None else None
+                state_at = _at(msg["ts"]) if msg.get("ts") is not None else None
                 is_online = msg["state"] == "online"
-                if serial not in presence or state_wins(at, is_online, presence[serial][0]):
-                    presence[serial] = (at, is_online)
-            update = seen.setdefault(serial, {"last_seen": now})
-            if kind == topics.HELLO:
-                update.update(
-                    firmware=msg["fw"], hw_id=msg["hw_id"], capabilities=msg["caps"], boot_reason=msg["boot_reason"]
-                )
-        async with in_transaction():
-            events = await self._events_to_store(decoded, owners)
-            if events:
-                await Event.bulk_create(events, ignore_conflicts=True)
-            if samples:
-                await TelemetrySample.bulk_create(samples)
+                if serial not in presence or state_wins(state_at, is_online, presence[serial][0]):
+                    presence[serial] = (state_at, is_online)
+            elif kind == topics.HELLO:
+                hellos.append((serial, msg["fw"], msg["hw_id"], msg["caps"], msg["boot_reason"]))
+        async with in_transaction() as conn:
+            events = await self._events_to_store(decoded, owners, now)
+            await batch_sql.insert(conn, "event", EVENT_COLUMNS, events, ignore_conflicts=True)
+            await batch_sql.insert(conn, "telemetry_sample", SAMPLE_COLUMNS, samples)
             for serial, msg in acks:
                 if await commands.record_ack(serial, msg, now):
                     self.counters["commands.closed"] += 1
-            for serial, update in seen.items():
-                await Device.filter(serial=serial).update(**update)
-            for serial, (at, is_online) in presence.items():  # by the terminal's time: never older over newer
-                await Device.filter(Q(serial=serial) & _state_applies(at, is_online)).update(
-                    online=is_online, **({"state_at": at} if at is not None else {})
-                )
-            for serial, sample in health.items():  # unless a later heartbeat got there first
-                at = sample.device_time
-                await Device.filter(Q(serial=serial) & (Q(telemetry_at__isnull=True) | Q(telemetry_at__lte=at))).update(
-                    telemetry_at=at, paper=sample.paper, battery_pct=sample.battery_pct, printed_mm=sample.printed_mm
-                )
+            # The device rows: one statement per kind of change for the whole batch, rows locked in one order.
+            await batch_sql.lock(conn, list(heard))
+            await batch_sql.heard(conn, list(heard.values()), now)
+            await batch_sql.hellos(conn, hellos)
+            await batch_sql.presence(conn, [(serial, at, on) for serial, (at, on) in presence.items()])
             for serial, topic in unknown.items():
                 sighting, created = await UnregisteredSighting.get_or_create(
                     serial=serial, defaults={"first_seen": now, "last_seen": now, "last_topic": topic}
@@ -388,16 +396,9 @@ def transient(error: BaseException) -> bool:
     return False
 
 
-def _state_applies(at: datetime | None, is_online: bool) -> Q:
-    """The rows a presence state stamped `at` may replace (the SQL of domain.presence.state_wins)."""
-    if at is None:
-        return Q() if not is_online else Q(state_at__isnull=True)
-    newer = Q(state_at__lt=at) if is_online else Q(state_at__lte=at)
-    return Q(state_at__isnull=True) | newer
-
-
-def _same_event(kind: str, device_time: datetime, data: Any, stored: Event) -> bool:
-    return kind == stored.type and device_time == stored.device_time and data == stored.data
+def _same_event(row: tuple[Any, ...], kind: str, device_time: datetime, data: Any) -> bool:
+    """Whether an event row (EVENT_COLUMNS) has this body."""
+    return bool(row[4] == kind and row[5] == device_time and row[7] == data)
 
 
 def _conflict(key: str) -> str:
