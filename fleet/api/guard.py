@@ -42,7 +42,9 @@ class RequestGuard:
                 break
         body = b"".join(chunks)
         headers = dict(scope.get("headers") or [])
-        form = headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
+        # A media type is case-insensitive (RFC 9110), and Starlette parses a form whatever its case.
+        media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+        form = media == b"application/x-www-form-urlencoded"
         if b"\x00" in body or b"\\u0000" in body or (form and b"%00" in body):
             await self._refuse(scope, send, 400, "nul-character", "the request contains a NUL character")
             return

@@ -68,7 +68,10 @@ async def public_check(
         problem.headers = {"Retry-After": str(math.ceil(wait))}
         raise problem
     device = await Device.get_or_none(serial=serial.strip().upper()[:32])
-    if device is None or (device.invoice_number or "").strip().upper() != invoice.strip().upper():
+    # A device registered without an invoice number (a rental imported without one) cannot be checked:
+    # a blank "invoice" must not make the serial alone enough.
+    expected = (device.invoice_number or "").strip().upper() if device is not None else ""
+    if not expected or expected != invoice.strip().upper():
         counters["public.not-registered"] += 1
         raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
     return warranty_of(device, today)
