@@ -44,7 +44,9 @@ def _serve_app(args: argparse.Namespace) -> int:
         secret=secret,
     )
     app = create_app(secret, lifespan=service.lifespan, acquirer=acquirer)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # proxy_headers off: uvicorn would take X-Forwarded-For from any local peer; the app decides whose
+    # forwarded address counts (FLEET_TRUSTED_PROXIES, fleet.api.ratelimit.client_address).
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     return 0
 
 

@@ -143,7 +143,7 @@ async def run(host: str, port: int, terminals: int, sales: int, smoke: bool, jwt
     acquirer = SandboxGateway(gateway.url, api_key, webhook_secret)
     service = Service(f"sqlite://{database}", "", acquirer=acquirer, secret=jwt_secret)
     app = create_app(jwt_secret, lifespan=service.lifespan, acquirer=acquirer)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False))
     # Ctrl-C and SIGTERM end the demo through its own cleanup (terminals stopped), not uvicorn's.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     loop = asyncio.get_running_loop()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "invoices@fleet.invalid"
     public_url: str = "http://127.0.0.1:8000"
+    # The reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated).
+    # Empty: none, the peer of the connection is the client; a forwarded header is ignored, whoever sends it.
+    trusted_proxies: str = ""
 
 
 @lru_cache

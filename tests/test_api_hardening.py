@@ -2,11 +2,15 @@
 PostgreSQL through the real app."""
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 
 from api_helpers import PASSWORD, fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.repairs.models import Ticket
+from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -60,3 +64,38 @@ def test_the_public_check_refuses_a_blank_invoice_for_a_device_without_one(datab
             assert right.status_code == 200, right.text
 
     run(body())
+
+
+def _check(base: str, forwarded: str) -> int:
+    body = json.dumps({"serial": "TKM-NOPE-1", "invoice_number": "INV-1"}).encode()
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": forwarded}
+    request = urllib.request.Request(base + "/public/warranty-check", data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+
+
+def test_the_public_check_limit_trusts_a_forwarded_address_only_from_a_trusted_proxy(tmp_path):
+    """#22 finding 4: uvicorn took X-Forwarded-For from any loopback peer, so rotating the header gave a
+    client unlimited tries at the public check. Now the connection's peer is the client unless it is one
+    of FLEET_TRUSTED_PROXIES (default none); behind a trusted proxy, the address the proxy appended counts,
+    never what the client wrote before it."""
+    from fleet_server import FleetServer
+
+    from tools import mosquitto
+
+    limit = PUBLIC_CHECKS_PER_MINUTE
+    with mosquitto.Mosquitto(tmp_path / "broker") as broker:
+        with FleetServer(tmp_path / "direct", f"sqlite://{tmp_path / 'a.sqlite3'}", broker.url) as fleet:
+            answers = [_check(fleet.base, f"198.51.100.{n}") for n in range(limit + 2)]
+            assert answers[:limit] == [404] * limit and answers[limit:] == [429, 429], answers
+        behind = FleetServer(tmp_path / "proxied", f"sqlite://{tmp_path / 'b.sqlite3'}", broker.url)
+        behind.env["FLEET_TRUSTED_PROXIES"] = "127.0.0.1, 10.0.0.0/8"
+        with behind:
+            # Every client its own bucket: as many clients as the limit and more, each once.
+            assert {_check(behind.base, f"198.51.100.{n}") for n in range(limit + 2)} == {404}
+            # One client rotating what it writes before the proxies' own entries: one bucket, its own.
+            answers = [_check(behind.base, f"203.0.113.{n}, 192.0.2.7, 10.1.2.3") for n in range(limit + 2)]
+            assert answers[:limit] == [404] * limit and answers[limit:] == [429, 429], answers
