@@ -15,6 +15,7 @@ from fleet.api import problems
 from fleet.api.guard import RequestGuard
 from fleet.api.ratelimit import RateLimiter
 from fleet.auth.routes import router as auth_router
+from fleet.auth.throttle import LoginThrottle
 from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
 from fleet.ingest.models import QuarantinedMessage
@@ -80,6 +81,7 @@ def create_app(
     app.state.acquirer = acquirer
     app.state.counters = Counter()  # refused requests, by reason
     app.state.public_limiter = RateLimiter(PUBLIC_CHECKS_PER_MINUTE, 60)
+    app.state.login_throttle = LoginThrottle()
     app.add_middleware(RequestGuard, counters=app.state.counters)
     problems.install(app)
 

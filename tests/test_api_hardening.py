@@ -3,6 +3,7 @@ PostgreSQL through the real app."""
 
 import asyncio
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -99,3 +100,31 @@ def test_the_public_check_limit_trusts_a_forwarded_address_only_from_a_trusted_p
             # One client rotating what it writes before the proxies' own entries: one bucket, its own.
             answers = [_check(behind.base, f"203.0.113.{n}, 192.0.2.7, 10.1.2.3") for n in range(limit + 2)]
             assert answers[:limit] == [404] * limit and answers[limit:] == [429, 429], answers
+
+
+def test_wrong_passwords_slow_down_the_account_until_even_the_right_one_waits(database_url):  # noqa: F811
+    """#22 finding 1: 40 wrong passwords in a row for one user were all answered 401, with no delay and no
+    Retry-After, and the right password worked straight after. Now the account is refused with 429 and a
+    Retry-After that grows after a few failures, its right password included; another account is not."""
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            answers = []
+            for _ in range(12):
+                answer = await client.post("/auth/token", data={"username": "support", "password": "not-it-123"})
+                answers.append((answer.status_code, answer.headers.get("retry-after")))
+            assert [s for s, _ in answers[:5]] == [401] * 5, answers
+            assert all(s == 429 and r and int(r) >= 1 for s, r in answers[5:]), answers
+            right = await client.post("/auth/token", data={"username": "support", "password": PASSWORD})
+            assert right.status_code == 429 and right.json()["type"] == "/problems/rate-limited"
+            assert int(right.headers["retry-after"]) >= 1
+            other = await client.post("/auth/token", data={"username": "admin", "password": PASSWORD})
+            assert other.status_code == 200, other.text
+            page = await client.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf
+            portal = await client.post("/login", data={"username": "support", "password": PASSWORD, "csrf": csrf[1]})
+            assert portal.status_code == 429 and "Terlalu banyak permintaan" in portal.text, portal.status_code
+            assert int(portal.headers["retry-after"]) >= 1
+
+    run(body())

@@ -4,6 +4,7 @@ A merchant user sees only their own merchant's things. Another merchant's object
 like one that does not exist, so ids and serials cannot be probed.
 """
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -15,6 +16,7 @@ from tortoise.queryset import QuerySet
 from fleet.api.problems import Problem
 from fleet.auth import passwords, tokens
 from fleet.auth.models import Role, User
+from fleet.auth.throttle import LoginThrottle
 from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event
 from fleet.repairs.models import Ticket
@@ -40,13 +42,18 @@ def _unauthorized(detail: str) -> Problem:
     return problem
 
 
-async def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None. An unknown name is hashed against too, so
-    the answer takes as long either way."""
+async def authenticate(username: str, password: str, client: str, throttle: LoginThrottle) -> User | None:
+    """The active user with this name and password, or None; raises TooManyLogins while the account or
+    the client must wait (fleet.auth.throttle). An unknown name is hashed against too, so the answer takes
+    as long either way; the hashing runs off the event loop (it is 210,000 rounds: every other request
+    would wait for it)."""
+    throttle.check(username, client)
     user = await User.get_or_none(username=username, active=True)
     stored = user.password_hash if user else passwords.dummy_hash()
-    if not passwords.verify_password(password, stored) or user is None:
+    if not await asyncio.to_thread(passwords.verify_password, password, stored) or user is None:
+        throttle.failed(username, client)
         return None
+    throttle.succeeded(username)
     return user
 
 

@@ -1,5 +1,6 @@
 """Login, the caller's own identity, and user management (admins only)."""
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -8,9 +9,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
+from fleet.api.ratelimit import client_address
 from fleet.auth import passwords, tokens
 from fleet.auth.deps import Admin, Caller, authenticate
 from fleet.auth.models import Role, User
+from fleet.auth.throttle import TooManyLogins
 from fleet.devices.models import Merchant
 
 router = APIRouter(tags=["auth"])
@@ -51,7 +54,14 @@ def user_out(user: User) -> UserOut:
 @router.post("/auth/token", response_model=Token)
 async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """OAuth2 password flow: a bearer token for a user's name and password."""
-    user = await authenticate(form.username, form.password)
+    try:
+        user = await authenticate(
+            form.username, form.password, client_address(request), request.app.state.login_throttle
+        )
+    except TooManyLogins as e:
+        problem = Problem(429, str(e), type_="rate-limited")
+        problem.headers = {"Retry-After": str(math.ceil(e.retry_after))}
+        raise problem from None
     if user is None:
         problem = Problem(401, "wrong username or password", type_="unauthorized")
         problem.headers = {"WWW-Authenticate": "Bearer"}

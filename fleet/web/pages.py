@@ -2,6 +2,7 @@
 merchant's device or ticket is "not found", a staff page answers 403 to a merchant, and every form
 carries the CSRF token."""
 
+import math
 from datetime import datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any
@@ -14,6 +15,7 @@ from tortoise.expressions import Q
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Principal, authenticate, visible_device, visible_events, visible_ticket
+from fleet.auth.throttle import TooManyLogins
 from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.devices import presence
@@ -109,9 +111,14 @@ async def login(request: Request) -> Response:
     form = await csrf_form(request)
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     target = str(form.get("next") or "/portal")
-    user = await authenticate(username, password)
+    try:
+        user = await authenticate(username, password, client_address(request), request.app.state.login_throttle)
+    except TooManyLogins as e:
+        page = render(request, "login.html", None, 429, next=target, error="too_many")
+        page.headers["Retry-After"] = str(math.ceil(e.retry_after))
+        return page
     if user is None:
-        return render(request, "login.html", None, 401, next=target, error=True)
+        return render(request, "login.html", None, 401, next=target, error="wrong_login")
     response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/portal", 303)
     session.start(request, response, user.username)
     return response
