@@ -24,6 +24,7 @@ ACCESS = {
     ("GET", "/healthz"): "public",
     ("POST", "/auth/token"): "public",
     ("GET", "/auth/me"): "scoped",
+    ("POST", "/auth/logout"): "scoped",  # the caller's own sessions only (logged in again after it)
     ("POST", "/users"): "admin",
     ("GET", "/users"): "admin",
     ("GET", "/devices"): "scoped",
@@ -148,6 +149,8 @@ async def _scenario(url: str) -> None:
                 failures.append(f"{method} {path} without a token: {anonymous.status_code}")
             answer = await client.request(method, target, **(extra | {"headers": extra.get("headers", {}) | a}))
             status = answer.status_code
+            if (method, path) == ("POST", "/auth/logout"):
+                a = await login(client, "merchant_a")  # that ended A's sessions: B's are untouched
             if kind == "hidden" and status != 404:
                 failures.append(f"{method} {target}: {status}, expected 404")
             elif kind in ("staff", "admin") and status != 403:

@@ -128,3 +128,40 @@ def test_wrong_passwords_slow_down_the_account_until_even_the_right_one_waits(da
             assert int(portal.headers["retry-after"]) >= 1
 
     run(body())
+
+
+def _logged_out(page) -> bool:  # type: ignore[no-untyped-def]
+    return page.status_code == 303 and "/login" in page.headers["location"]
+
+
+def test_logout_revokes_every_token_of_the_user(database_url):  # noqa: F811
+    """#22 finding 5: after logout the old session token kept working, as cookie and as bearer token,
+    until it expired (8 h). Logging out (API or portal) now ends every session of that user at once."""
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            bearer = await login(client, "support")
+            page = await client.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf
+            form = {"username": "support", "password": PASSWORD, "csrf": csrf[1]}
+            assert (await client.post("/login", data=form)).status_code == 303
+            cookie = client.cookies.get("fleet_session")
+            assert cookie and (await client.get("/portal/dashboard")).status_code == 200
+            assert (await client.get("/auth/me", headers=bearer)).status_code == 200
+
+            assert (await client.post("/auth/logout", headers=bearer)).status_code == 204
+            assert (await client.get("/auth/me", headers=bearer)).status_code == 401
+            assert (await client.get("/auth/me", headers={"Authorization": "Bearer " + cookie})).status_code == 401
+            assert _logged_out(await client.get("/portal/dashboard"))  # the portal cookie, too
+
+            # The portal's own logout: a copy of the cookie taken before it is dead after it.
+            assert (await client.post("/login", data=form)).status_code == 303
+            copied = client.cookies.get("fleet_session")
+            assert (await client.post("/logout", data={"csrf": csrf[1]})).status_code == 303
+            client.cookies.set("fleet_session", copied or "")
+            assert _logged_out(await client.get("/portal/dashboard"))
+            fresh = await login(client, "support")  # logging in again works
+            assert (await client.get("/auth/me", headers=fresh)).status_code == 200
+
+    run(body())

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
 from fleet.api.problems import Problem
@@ -57,11 +58,16 @@ async def authenticate(username: str, password: str, client: str, throttle: Logi
     return user
 
 
+async def revoke_tokens(user_id: int) -> None:
+    """End every session of this user: each token issued so far names an older version."""
+    await User.filter(id=user_id).update(token_version=F("token_version") + 1)
+
+
 async def principal_for(secret: str, token: str | None) -> Principal | None:
     """Who a login token (bearer header or session cookie) names, if it is valid and the user active."""
-    username = tokens.subject(secret, token, datetime.now(UTC)) if token else None
-    user = await User.get_or_none(username=username, active=True) if username else None
-    if user is None:
+    named = tokens.holder(secret, token, datetime.now(UTC)) if token else None
+    user = await User.get_or_none(username=named[0], active=True) if named else None
+    if user is None or named is None or named[1] != user.token_version:  # revoked at logout
         return None
     return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
 

@@ -23,6 +23,9 @@ class User(Model):
         "fleet.Merchant", related_name="users", null=True, on_delete=fields.CASCADE
     )
     active = fields.BooleanField(default=True)
+    # Every login token carries the version it was issued under; logging out bumps it, so every token the
+    # user holds (cookie or bearer) stops working at once, not when it expires.
+    token_version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -4,14 +4,14 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth import passwords, tokens
-from fleet.auth.deps import Admin, Caller, authenticate
+from fleet.auth.deps import Admin, Caller, authenticate, revoke_tokens
 from fleet.auth.models import Role, User
 from fleet.auth.throttle import TooManyLogins
 from fleet.devices.models import Merchant
@@ -66,7 +66,15 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
         problem = Problem(401, "wrong username or password", type_="unauthorized")
         problem.headers = {"WWW-Authenticate": "Bearer"}
         raise problem
-    return Token(access_token=tokens.issue(request.app.state.jwt_secret, user.username, datetime.now(UTC)))
+    now = datetime.now(UTC)
+    return Token(access_token=tokens.issue(request.app.state.jwt_secret, user.username, now, user.token_version))
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(who: Caller) -> Response:
+    """End every session of the caller: its bearer tokens and portal cookies stop working now."""
+    await revoke_tokens(who.user_id)
+    return Response(status_code=204)
 
 
 @router.get("/auth/me", response_model=UserOut)

@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth.deps import Principal, authenticate, visible_device, visible_events, visible_ticket
+from fleet.auth.deps import Principal, authenticate, revoke_tokens, visible_device, visible_events, visible_ticket
 from fleet.auth.throttle import TooManyLogins
 from fleet.commands import service as commands
 from fleet.commands.models import Command
@@ -120,13 +120,16 @@ async def login(request: Request) -> Response:
     if user is None:
         return render(request, "login.html", None, 401, next=target, error="wrong_login")
     response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/portal", 303)
-    session.start(request, response, user.username)
+    session.start(request, response, user.username, user.token_version)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await csrf_form(request)
+    who = await session.current(request)
+    if who is not None:
+        await revoke_tokens(who.user_id)  # the cookie is dead even where it was copied
     response = RedirectResponse("/login", status_code=303)
     session.end(response)
     return response

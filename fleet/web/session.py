@@ -40,8 +40,8 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def start(request: Request, response: Response, username: str) -> None:
-    token = tokens.issue(request.app.state.jwt_secret, username, datetime.now(UTC))
+def start(request: Request, response: Response, username: str, version: int) -> None:
+    token = tokens.issue(request.app.state.jwt_secret, username, datetime.now(UTC), version)
     response.set_cookie(
         SESSION,
         token,
