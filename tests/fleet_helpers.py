@@ -5,13 +5,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from fleet import db
+from fleet.devices.models import Device, Merchant, Ownership
 from fleet.ingest.models import Event, QuarantinedMessage
 from tools import mosquitto
 
@@ -40,6 +43,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"{POSTGRES}/{name}"
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def register_terminals(merchant: Merchant | None, serials: Iterable[str], **fields: Any) -> None:
+    """Purchased TKM-58 terminals with an invoice, registered to `merchant` (connected already)."""
+    for serial in serials:
+        await Device.create(
+            merchant=merchant,
+            serial=serial,
+            model="TKM-58",
+            device_type="mpos",
+            ownership=Ownership.PURCHASED,
+            invoice_number="INV-1",
+            invoice_date=date(2026, 1, 5),
+            **fields,
+        )
 
 
 async def stored_keys(url: str) -> list[str]:

@@ -5,14 +5,14 @@ Rule W4: a serial nobody registered becomes an unregistered sighting, never a de
 
 import asyncio
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from fleet_helpers import database_url  # noqa: F401  (fixture)
+from fleet_helpers import database_url, register_terminals  # noqa: F401  (fixture)
 
 from fleet import db
 from fleet.devices import importer
-from fleet.devices.models import Device, Merchant, Ownership, UnregisteredSighting
+from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.ingest.models import Event, TelemetrySample
 from fleet.ingest.worker import IngestWorker
 from mqtt_helpers import Collector
@@ -50,16 +50,8 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
     try:
         registered = [vterm.serial_for(21, i) for i in range(2)]
         shop = await Merchant.create(name="Toko Ingest")
-        for n, serial in enumerate(registered):
-            await Device.create(
-                merchant=shop if n == 0 else None,
-                serial=serial,
-                model="TKM-58",
-                device_type="mpos",
-                ownership=Ownership.PURCHASED,
-                invoice_number="INV-1",
-                invoice_date=date(2026, 1, 5),
-            )
+        await register_terminals(shop, registered[:1])
+        await register_terminals(None, registered[1:])
         worker = IngestWorker("127.0.0.1", broker.port, batch_size=50)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))

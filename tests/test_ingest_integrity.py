@@ -9,18 +9,17 @@ import asyncio
 import copy
 import json
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
 from api_helpers import PASSWORD, PASSWORD_HASH, SECRET
-from fleet_helpers import database_url, start_worker  # noqa: F401  (fixture)
+from fleet_helpers import database_url, register_terminals, start_worker  # noqa: F401  (fixture)
 from tortoise import connections
 
 from fleet import db
 from fleet.app import create_app
 from fleet.auth.models import Role, User
-from fleet.devices.models import Device, Merchant, Ownership
+from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event, QuarantinedMessage
 from fleet.ingest.worker import KEY_CONFLICT, UNSTORABLE
 from mqtt_helpers import Collector
@@ -61,17 +60,7 @@ async def _prepare(url: str) -> None:
     await db.migrate(url)
     await db.connect(url)
     try:
-        shop = await Merchant.create(name="Toko Integritas")
-        for serial in [POISON, *GOOD]:
-            await Device.create(
-                merchant=shop,
-                serial=serial,
-                model="TKM-58",
-                device_type="mpos",
-                ownership=Ownership.PURCHASED,
-                invoice_number="INV-1",
-                invoice_date=date(2026, 1, 5),
-            )
+        await register_terminals(await Merchant.create(name="Toko Integritas"), [POISON, *GOOD])
         await User.create(username="support", password_hash=PASSWORD_HASH, role=Role.BIZ_SUPPORT)
         await connections.get(url.split("://")[0]).execute_script(REFUSE_SQL[url.split("://")[0]])
     finally:

@@ -13,16 +13,15 @@ import json
 import subprocess
 import threading
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fleet_helpers import database_url, start_worker  # noqa: F401  (fixture)
+from fleet_helpers import database_url, register_terminals, start_worker  # noqa: F401  (fixture)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleet import db
-from fleet.devices.models import Device, Merchant, Ownership
+from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event
 from mqtt_helpers import Collector
 from protocol import codec, event, topics
@@ -123,18 +122,7 @@ async def _prepare(url: str) -> None:
     await db.migrate(url)
     await db.connect(url)
     try:
-        shop = await Merchant.create(name="Toko Properti")
-        for serial in (HOSTILE, GOOD):
-            await Device.create(
-                merchant=shop,
-                serial=serial,
-                model="TKM-58",
-                device_type="mpos",
-                ownership=Ownership.PURCHASED,
-                invoice_number="INV-1",
-                invoice_date=date(2026, 1, 5),
-                firmware="original",
-            )
+        await register_terminals(await Merchant.create(name="Toko Properti"), (HOSTILE, GOOD), firmware="original")
     finally:
         await db.disconnect()
 
