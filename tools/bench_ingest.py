@@ -3,23 +3,29 @@
     python -m tools.bench_ingest [--messages 100000] [--terminals 1000] [--workers 1,2,4] [--profile DIR]
 
 Starts a Mosquitto of its own (the queue and in-flight settings `fleet mosquitto-config` writes) and, per
-run, a fresh PostgreSQL database (127.0.0.1:5432, user postgres). For each worker count W, twice:
-  (a) W bare paho subscribers in one shared group, each in its own process, that only count;
-  (b) W `fleet ingest` processes as deployed (validated, deduplicated, committed to PostgreSQL).
+run, a fresh PostgreSQL database (127.0.0.1:5432, user postgres). For each worker count W, three times:
+  (a) W bare paho-mqtt subscribers in one shared group, each in its own process, that only count: what a
+      general-purpose client takes (`raw`, the reference of the target);
+  (b) the same with the fleet's own MQTT client (fleet.ingest.consumer) acknowledging each burst at once:
+      what the broker can hand out to consumers that store nothing (`broker`);
+  (c) W `fleet ingest` processes as deployed (validated, deduplicated, committed to PostgreSQL).
 Each side's sessions are made first (subscribed, then disconnected: the broker keeps their queue); the
 backlog of M mixed messages (a hello and a state per terminal, then 70 % heartbeats and 30 % sales) is
 published while they are away; then they are let go together, and the rate is the backlog over the time
-from the first consumer's connection to the last message counted (bare) or committed (fleet). Both are
-bound by their consumers, not by the publisher, whose own rate is printed apart.
+from the first consumer's connection to the last message counted (bare) or committed (fleet). All three
+are bound by their consumers, not by the publisher, whose own rates are printed apart.
 
-Per W a line `workers=W raw_msgs_per_s=… ingest_msgs_per_s=… ratio=…`; at the end
-`RESULT raw_msgs_per_s=… ingest_msgs_per_s=… ratio=… lost=… duplicated=…` for W=2 (or the one W given).
-Target: ratio >= 0.5 with 2 workers against 2 subscribers, nothing lost or duplicated.
+Per W a line `workers=W raw_msgs_per_s=… broker_msgs_per_s=… ingest_msgs_per_s=… ratio=… broker_ratio=…`;
+at the end `RESULT raw_msgs_per_s=… ingest_msgs_per_s=… ratio=… lost=… duplicated=… broker_msgs_per_s=…
+broker_ratio=…` for W=2 (or the one W given). Target: ratio (ingest over the paho subscribers) >= 0.5 with
+2 workers against 2 subscribers, nothing lost or duplicated; broker_ratio says how far the ingest is from
+what the broker itself could deliver.
 `--profile DIR` runs each fleet worker under pyinstrument and writes its report there.
 """
 
 import argparse
 import asyncio
+import collections
 import copy
 import json
 import os
@@ -42,12 +48,14 @@ from paho.mqtt.properties import Properties
 from fleet import db
 from fleet.broker import QUEUE_SETTINGS, RECEIVE_MAXIMUM
 from fleet.devices.models import Device, Ownership
+from fleet.ingest.consumer import Consumer
 from fleet.ingest.models import Event, TelemetrySample
 from protocol import codec, event, hello, state, telemetry, topics
 from tools import mosquitto
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 EXAMPLES = Path(__file__).resolve().parent.parent / "protocol" / "examples" / "valid"
+PAHO, LEAN = "paho", "lean"  # the bare subscribers' two clients
 KINDS = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK)
 
 
@@ -114,8 +122,16 @@ def publish(port: int, messages: list[tuple[str, bytes]]) -> float:
 # -- the bare subscriber: `python -m tools.bench_ingest consume PORT GROUP ID` ---------------------------
 
 
-def consume(port: int, group: str, consumer_id: str, subscribe_only: bool) -> None:
+def consume(port: int, group: str, consumer_id: str, subscribe_only: bool, client: str) -> None:
     """Count messages of the shared group; print `connected <t>` then `count <n> <t of the last>` lines."""
+    if client == PAHO:
+        _consume_paho(port, group, consumer_id, subscribe_only)
+    else:
+        asyncio.run(_consume_lean(port, group, consumer_id, subscribe_only))
+
+
+def _consume_paho(port: int, group: str, consumer_id: str, subscribe_only: bool) -> None:
+    """A general-purpose client (paho-mqtt on its network thread, acknowledging each message itself)."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{group}-{consumer_id}", protocol=mqtt.MQTTv5
     )
@@ -148,18 +164,59 @@ def consume(port: int, group: str, consumer_id: str, subscribe_only: bool) -> No
         time.sleep(0.05)
 
 
-def _start_raw(port: int, group: str, i: int, subscribe_only: bool = False) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "tools.bench_ingest", "consume", str(port), group, str(i)]
+async def _consume_lean(port: int, group: str, consumer_id: str, subscribe_only: bool) -> None:
+    """The fleet workers' own MQTT client (fleet.ingest.consumer), each burst acknowledged in one write as
+    soon as it is read: what a consumer that stores nothing can take from the broker."""
+    loop = asyncio.get_running_loop()
+    got = [0, 0.0]
+    unacked: list[int] = []
+
+    def flush() -> None:
+        consumer.ack(unacked)
+        unacked.clear()
+
+    def on_message(topic: str, payload: bytes, mid: int, qos: int) -> None:
+        got[0] += 1
+        got[1] = time.time()
+        if not unacked:
+            loop.call_soon(flush)  # after the rest of this read: one write for the burst
+        unacked.append(mid)
+
+    consumer = Consumer(
+        "127.0.0.1",
+        port,
+        client_id=f"bench-raw-{group}-{consumer_id}",
+        filters=[topics.shared_subscription(group, kind) for kind in KINDS],
+        on_message=on_message,
+        counters=collections.Counter(),
+        receive_maximum=RECEIVE_MAXIMUM,
+    )
+    stop = asyncio.Event()
+    session = asyncio.create_task(consumer.run(stop))
+    while not consumer.subscribed.is_set():
+        await asyncio.sleep(0.001)
+    print(f"connected {consumer.connected_at}", flush=True)
+    if subscribe_only:
+        stop.set()
+        await session
+        return
+    while True:
+        print(f"count {got[0]} {got[1]}", flush=True)
+        await asyncio.sleep(0.05)
+
+
+def _start_raw(port: int, group: str, i: int, client: str, subscribe_only: bool = False) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "tools.bench_ingest", "consume", str(port), group, str(i), "--client", client]
     return subprocess.Popen(args + (["--subscribe-only"] if subscribe_only else []), stdout=subprocess.PIPE, text=True)
 
 
-def raw_rate(port: int, consumers: int, load: Backlog) -> tuple[float, float]:
+def raw_rate(port: int, consumers: int, load: Backlog, client: str) -> tuple[float, float]:
     """(bare subscribers' rate, publisher's rate) for one backlog."""
     group = f"raw{consumers}-{uuid.uuid4().hex[:4]}"
-    for proc in [_start_raw(port, group, i, subscribe_only=True) for i in range(consumers)]:
+    for proc in [_start_raw(port, group, i, client, subscribe_only=True) for i in range(consumers)]:
         proc.wait(20)
     published = publish(port, load.messages)
-    procs = [_start_raw(port, group, i) for i in range(consumers)]
+    procs = [_start_raw(port, group, i, client) for i in range(consumers)]
     counts = [(0, 0.0)] * consumers
     connected = [0.0] * consumers
 
@@ -289,7 +346,7 @@ async def admin(sql: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["consume"]:
-        consume(int(argv[1]), argv[2], argv[3], "--subscribe-only" in argv)
+        consume(int(argv[1]), argv[2], argv[3], "--subscribe-only" in argv, argv[argv.index("--client") + 1])
         return 0
     parser = argparse.ArgumentParser(prog="python -m tools.bench_ingest", description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=100_000)
@@ -301,20 +358,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     print(f"{args.messages} messages from {args.terminals} terminals; broker: {', '.join(QUEUE_SETTINGS)}")
-    results: dict[int, tuple[float, float, int, int]] = {}
+    results: dict[int, tuple[float, float, float, int, int]] = {}
     with tempfile.TemporaryDirectory() as tmp, mosquitto.Mosquitto(Path(tmp)) as broker:
         for run, workers in enumerate(counts):
-            raw, raw_pub = raw_rate(broker.port, workers, backlog(args.messages, args.terminals, f"{run:07x}a"))
+            raw, raw_pub = raw_rate(broker.port, workers, backlog(args.messages, args.terminals, f"{run:07x}a"), PAHO)
+            lean, lean_pub = raw_rate(broker.port, workers, backlog(args.messages, args.terminals, f"{run:07x}c"), LEAN)
             load = backlog(args.messages, args.terminals, f"{run:07x}b")
             rate, pub, lost, duplicated = asyncio.run(ingest_rate(broker, workers, load, args.profile))
-            results[workers] = (raw, rate, lost, duplicated)
+            results[workers] = (raw, lean, rate, lost, duplicated)
             print(
-                f"workers={workers} raw_msgs_per_s={raw:.0f} ingest_msgs_per_s={rate:.0f} ratio={rate / raw:.2f} "
-                f"lost={lost} duplicated={duplicated} publisher_msgs_per_s={raw_pub:.0f},{pub:.0f}",
+                f"workers={workers} raw_msgs_per_s={raw:.0f} broker_msgs_per_s={lean:.0f} "
+                f"ingest_msgs_per_s={rate:.0f} ratio={rate / raw:.2f} broker_ratio={rate / lean:.2f} "
+                f"lost={lost} duplicated={duplicated} publisher_msgs_per_s={raw_pub:.0f},{lean_pub:.0f},{pub:.0f}",
                 flush=True,
             )
     workers = 2 if 2 in results else counts[0]
-    raw, rate, lost, duplicated = results[workers]
+    raw, lean, rate, lost, duplicated = results[workers]
     ratio = rate / raw
     print(
         f"target (workers={workers}): ratio >= 0.5 ({'met' if ratio >= 0.5 else 'NOT met'}), nothing lost or "
@@ -322,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"RESULT raw_msgs_per_s={raw:.0f} ingest_msgs_per_s={rate:.0f} ratio={ratio:.2f} lost={lost} "
-        f"duplicated={duplicated}"
+        f"duplicated={duplicated} broker_msgs_per_s={lean:.0f} broker_ratio={rate / lean:.2f}"
     )
     return 0
 

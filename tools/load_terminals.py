@@ -20,45 +20,27 @@ import sys
 import time
 import urllib.parse
 
+from fleet.ingest.consumer import CONNACK, CONNECT, PUBACK, PUBLISH, packet, text
 from protocol import codec, hello, state, telemetry, topics
-
-CONNECT, CONNACK, PUBLISH, PUBACK, PINGREQ, PINGRESP = 0x10, 0x20, 0x30, 0x40, 0xC0, 0xD0
-
-
-def _length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _str(data: bytes) -> bytes:
-    return struct.pack("!H", len(data)) + data
-
-
-def _packet(kind: int, body: bytes) -> bytes:
-    return bytes((kind,)) + _length(len(body)) + body
 
 
 def connect_packet(serial: str, keepalive: int, user: str | None, password: str | None, ts: int) -> bytes:
     will_topic = topics.topic(serial, topics.STATE).encode()
     will = codec.encode(state.build(serial, state.OFFLINE, ts))
     flags = 0x02 | 0x04 | (1 << 3) | 0x20  # clean session, will, will QoS 1, will retained
-    payload = _str(serial.encode()) + _str(will_topic) + _str(will)
+    payload = text(serial.encode()) + text(will_topic) + text(will)
     if user:
         flags |= 0x80
-        payload += _str(user.encode())
+        payload += text(user.encode())
     if password:
         flags |= 0x40
-        payload += _str(password.encode())
-    body = _str(b"MQTT") + bytes((4, flags)) + struct.pack("!H", keepalive) + payload
-    return _packet(CONNECT, body)
+        payload += text(password.encode())
+    body = text(b"MQTT") + bytes((4, flags)) + struct.pack("!H", keepalive) + payload
+    return packet(CONNECT, body)
 
 
 def publish_packet(topic: str, payload: bytes, pid: int, retain: bool = False) -> bytes:
-    return _packet(PUBLISH | 0x02 | (1 if retain else 0), _str(topic.encode()) + struct.pack("!H", pid) + payload)
+    return packet(PUBLISH | 0x02 | (1 if retain else 0), text(topic.encode()) + struct.pack("!H", pid) + payload)
 
 
 class Terminal:

@@ -1,9 +1,10 @@
 """MQTT ingest: terminals' messages into the database, each event stored once, nothing acknowledged early.
 
-A worker is a paho-mqtt MQTT v5 client on shared subscriptions (`$share/<group>/pos/v1/+/<kind>`), so
-several workers split the load. Acknowledgements are manual: a message's PUBACK leaves only after the
-transaction that stored it has committed, so a worker killed mid-batch loses nothing acknowledged; the
-broker redelivers the rest and the unique idempotency key drops what was already stored.
+A worker is an MQTT v5 session (fleet.ingest.consumer, in the worker's event loop) on shared
+subscriptions (`$share/<group>/pos/v1/+/<kind>`), so several workers split the load. Acknowledgements
+are manual: a message's PUBACK leaves only after the transaction that stored it has committed, so a worker
+killed mid-batch loses nothing acknowledged; the broker redelivers the rest and the unique idempotency key
+drops what was already stored.
 Every message goes through `protocol.codec.decode`; a malformed one is counted by reason, logged with its
 topic, acknowledged (it would never get better) and never stops the worker.
 """
@@ -11,7 +12,6 @@ topic, acknowledged (it would never get better) and never stops the worker.
 import asyncio
 import logging
 import sqlite3
-import threading
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -19,10 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from tortoise.exceptions import DBConnectionError
 from tortoise.transactions import in_transaction
 
@@ -31,6 +27,7 @@ from fleet.commands import service as commands
 from fleet.devices.models import Device, UnregisteredSighting
 from fleet.domain.presence import state_wins
 from fleet.ingest import batch_sql
+from fleet.ingest.consumer import Consumer
 from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
 from protocol import codec, event, telemetry, topics
 from protocol.errors import ProtocolError
@@ -99,27 +96,27 @@ class IngestWorker:
         self.batch_wait = batch_wait
         self.counters: Counter[str] = Counter()
         self.last_stored_at: datetime | None = None  # when the last batch was written
-        self.connected = threading.Event()
-        self.subscribed = threading.Event()  # the broker confirmed the subscriptions: nothing is missed now
-        # What paho's thread received, for the event loop: appended there, taken here. The loop is woken
-        # once per burst, not once per message (each wake-up is a write to its self-pipe).
-        self._inbox: deque[Received] = deque()
-        self._woken = False
+        self._inbox: deque[Received] = deque()  # what arrived, not yet taken into a batch
         self._arrived = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
+        if v5:
+            filters = [topics.shared_subscription(group, kind) for kind in KINDS]
+        else:
+            filters = [topics.subscription(kind) for kind in KINDS]
+        self.consumer = Consumer(
+            host,
+            port,
             client_id=client_id or f"fleet-ingest-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else False,
-            manual_ack=True,
+            filters=filters,
+            on_message=self._on_message,
+            counters=self.counters,
+            username=username,
+            password=password,
+            v5=v5,
+            session_expiry=3600,  # keep the subscription and queued messages across a restart
+            receive_maximum=RECEIVE_MAXIMUM,  # the batch being stored and the next one arriving
         )
-        if username:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *args: self.subscribed.set()
-        self.client.on_disconnect = lambda *args: self.connected.clear()
+        self.connected = self.consumer.connected
+        self.subscribed = self.consumer.subscribed  # the broker granted the subscriptions: nothing is missed now
 
     def status(self) -> dict[str, Any]:
         """What /healthz shows of this worker: connected, when it last stored a batch, its counters."""
@@ -129,53 +126,27 @@ class IngestWorker:
             "counters": dict(self.counters),
         }
 
-    # -- paho's thread ---------------------------------------------------------------------------------
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        # Subscriptions belong here: after a reconnect they are made again.
-        if self.v5:
-            client.subscribe([(topics.shared_subscription(self.group, kind), 1) for kind in KINDS])
-        else:
-            client.subscribe([(topics.subscription(kind), 1) for kind in KINDS])
-        self.connected.set()
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        # An exception here would end paho's network thread: nothing a message holds may raise.
-        try:
-            topic = msg.topic
-        except UnicodeDecodeError:  # not UTF-8: the codec refuses the topic, and it is quarantined
-            topic = bytes(getattr(msg, "_topic", b"")).decode("utf-8", "replace")
-        self._inbox.append(Received(topic, bytes(msg.payload), msg.mid, msg.qos))
-        if not self._woken:
-            self._woken = True
-            assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._arrived.set)
+    def _on_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        self._inbox.append(Received(topic, payload, mid, qos))
+        self._arrived.set()
 
     # -- the worker --------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until `stop` is set (or forever)."""
-        self._loop = asyncio.get_running_loop()
-        if self.v5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = 3600  # keep the subscription and queued messages across a restart
-            props.ReceiveMaximum = RECEIVE_MAXIMUM  # the batch being stored and the next one arriving
-            self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=props)
-        else:
-            self.client.connect_async(self.host, self.port, keepalive=30)
-        self.client.loop_start()
+        leaving = asyncio.Event()
+        session = asyncio.create_task(self.consumer.run(leaving))
         try:
             while stop is None or not stop.is_set():
                 batch = await self._next_batch()
                 if batch:
                     if not await self._store_until_done(batch, stop):
                         break  # stopping with it unstored: unacknowledged, the broker delivers it again
-                    for item in batch:  # only now, after the commit
-                        if item.qos:
-                            self.client.ack(item.mid, item.qos)
+                    self.consumer.ack([item.mid for item in batch if item.qos])  # only now, after the commit
         finally:
-            self.client.loop_stop()
-            self.client.disconnect()
+            leaving.set()
+            await asyncio.wait({session}, timeout=5)
+            session.cancel()
 
     async def _store_until_done(self, batch: list[Received], stop: asyncio.Event | None) -> bool:
         """Store `batch`, retrying while the database is away; no exception of one batch ends the worker.
@@ -194,11 +165,10 @@ class IngestWorker:
             delay = min(delay * 2, 10)
 
     async def _arrival(self, timeout: float) -> bool:
-        """Wait up to `timeout` for paho's thread to receive something; whether anything is waiting."""
-        self._arrived.clear()
-        self._woken = False  # from here on paho's thread wakes us for the next message
+        """Wait up to `timeout` for a message to arrive; whether anything is waiting."""
         if self._inbox:
             return True
+        self._arrived.clear()
         try:
             await asyncio.wait_for(self._arrived.wait(), timeout)
         except TimeoutError:
