@@ -165,3 +165,92 @@ def test_logout_revokes_every_token_of_the_user(database_url):  # noqa: F811
             assert (await client.get("/auth/me", headers=fresh)).status_code == 200
 
     run(body())
+
+
+CSV_HEAD = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date,rental_start,rental_end\n"
+SETTLEMENT_HEAD = "charge_id,reference,rrn,amount,paid_at,terminal\n"
+
+
+def test_staff_inputs_that_answered_500_answer_a_clear_4xx_and_store_nothing(database_url):  # noqa: F811
+    """#22 finding 6: `POST /devices/import` with a bare CR in an unquoted field or a field over 131,072
+    characters, and `POST /payments/reconciliations` with such a field, an amount of 10^30 or a date at
+    the ends of the calendar, all answered 500."""
+    from fleet.devices.models import Device
+    from fleet.payments.models import FixPaymentCase, Reconciliation
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            support = await login(client, "support")
+            csv_headers = support | {"Content-Type": "text/csv"}
+            devices = await Device.all().count()
+            for bad in (
+                CSV_HEAD + "TKM-Z001,TKM\r58,mpos,Toko Z,purchased,INV-1,2026-01-05,,\n",
+                CSV_HEAD + "TKM-Z001,TKM-58,mpos,Toko " + "z" * 140_000 + ",purchased,INV-1,2026-01-05,,\n",
+            ):
+                answer = await client.post("/devices/import", content=bad.encode(), headers=csv_headers)
+                assert answer.status_code == 422 and answer.json()["type"] == "/problems/bad-file", answer.text[:300]
+            assert await Device.all().count() == devices
+            good_row = "ch_1,REF-1,RRN1,{amount},2026-11-19T10:00:00+07:00,TKM-A000\n"
+            for day, report in (
+                ("2026-11-19", SETTLEMENT_HEAD + "ch_1,REF-1,RRN1,1000,2026-11-19T10:00:00+07:00," + "T" * 140_000),
+                ("2026-11-19", SETTLEMENT_HEAD + good_row.format(amount=10**30)),
+                ("2026-11-19", SETTLEMENT_HEAD + good_row.format(amount=-5000)),  # finding 8: opened a fix case
+                ("2026-11-19", SETTLEMENT_HEAD + good_row.format(amount="1_000")),
+                ("2026-11-19", SETTLEMENT_HEAD + "ch_1,REF-1,RRN1,1000,2026-11-19T10:00:00,TKM-A000\n"),  # no zone
+                ("0001-01-01", SETTLEMENT_HEAD + good_row.format(amount=1000)),
+                ("9999-12-31", SETTLEMENT_HEAD + good_row.format(amount=1000)),
+            ):
+                answer = await client.post(
+                    f"/payments/reconciliations?date={day}", content=report.encode(), headers=csv_headers
+                )
+                assert answer.status_code == 422, (day, report[-80:], answer.status_code, answer.text[:300])
+            assert await FixPaymentCase.all().count() == 0 and await Reconciliation.all().count() == 0
+
+    run(body())
+
+
+def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):  # noqa: F811
+    """#22 finding 8: `"amount": "100"` (a string) was accepted; merchant names with a bidi override or a
+    zero-width character, and spreadsheet formulas as names and models, were stored as sent."""
+    from fleet.devices.models import Device, Merchant
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            support = await login(client, "support")
+            serial = seed.devices["A"][0]
+            for amount in ("100", 100.0, True):
+                answer = await client.post(
+                    "/paylater/sessions",
+                    json={"serial": serial, "receipt": "A1-1", "amount": amount, "phone": "+6281234567890"},
+                    headers=support,
+                )
+                assert answer.status_code == 422, (amount, answer.status_code, answer.text[:200])
+            answer = await client.post(
+                "/refunds",
+                json={"serial": serial, "receipt": "A1-1", "kind": "refund", "shipping": "0"},
+                headers=support,
+            )
+            assert answer.status_code == 422, answer.text[:200]
+            merchants = await Merchant.all().count()
+            for name in ("Toko \u202eabc", "Toko\u200bSatu", "=HYPERLINK(\"http://x\")", "+62 Toko", "@Toko", "Toko\x07"):
+                answer = await client.post("/merchants", json={"name": name}, headers=support)
+                assert answer.status_code == 422, (name, answer.status_code)
+            assert await Merchant.all().count() == merchants
+            made = await client.post("/merchants", json={"name": "  Toko Cafe\u0301  "}, headers=support)
+            assert made.status_code == 201 and made.json()["name"] == "Toko Caf\u00e9", made.text  # NFC, trimmed
+            report = await client.post(
+                "/devices/import",
+                content=(
+                    CSV_HEAD
+                    + "TKM-Z001,=cmd|' /C calc'!A0,mpos,Toko Z,purchased,INV-1,2026-01-05,,\n"
+                    + "TKM-Z002,TKM-58,mpos,Toko \u202eZ,purchased,INV-2,2026-01-05,,\n"
+                    + "TKM-Z003,TKM-58,mpos,Toko Z,purchased,INV-3,2026-01-05,,\n"
+                ).encode(),
+                headers=support | {"Content-Type": "text/csv"},
+            )
+            assert report.status_code == 200, report.text
+            errors = {(e["serial"], e["field"]) for e in report.json()["errors"]}
+            assert errors == {("TKM-Z001", "model"), ("TKM-Z002", "merchant")}, report.json()
+            assert await Device.filter(serial__startswith="TKM-Z").count() == 1
+
+    run(body())

@@ -7,14 +7,14 @@ rental_end (dates as YYYY-MM-DD). A purchased device needs its invoice (warranty
 date, W1); a rented one needs its rental period (W2).
 """
 
-import csv
-import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 from tortoise.transactions import in_transaction
 
+from fleet.api.inputs import BadCsv, csv_records, name_problem
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event
 from protocol import topics
@@ -80,74 +80,86 @@ def _date(value: str, name: str, errors: list[str]) -> date | None:
 
 def parse(text: str) -> tuple[list[DeviceRow], list[RowError], int]:
     """Rows that are valid on their own, errors for the others, and the number of data rows."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header, records = csv_records(text)
+    except BadCsv as e:
+        raise BadFile(str(e)) from e
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise BadFile("missing columns: " + ", ".join(missing) + "; expected " + ",".join(COLUMNS))
-    reader.fieldnames = header
     rows: list[DeviceRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     count = 0
-    for count, raw in enumerate(reader, start=1):
-        if count > MAX_ROWS:
-            raise BadFile(f"more than {MAX_ROWS} rows; split the file")
-        line = reader.line_num
-        cells = {c: (raw.get(c) or "").strip() for c in COLUMNS}
-        serial = cells["serial"].upper()
-        row_errors: list[tuple[str, str]] = []
-
-        def bad(name: str, message: str, errs: list[tuple[str, str]] = row_errors) -> None:
-            errs.append((name, message))
-
-        if not topics.valid_serial(serial):
-            bad("serial", "4-32 characters of A-Z, 0-9 and '-'")
-        elif serial in seen:
-            bad("serial", f"repeats line {seen[serial]}")
-        else:
-            seen[serial] = line
-        if not 1 <= len(cells["model"]) <= 32:
-            bad("model", "required, at most 32 characters")
-        if cells["device_type"] not in DeviceType.__members__.values():
-            bad("device_type", "one of " + ", ".join(DeviceType))
-        if not 1 <= len(cells["merchant"]) <= 120:
-            bad("merchant", "required, at most 120 characters")
-        if cells["ownership"] not in Ownership.__members__.values():
-            bad("ownership", "purchased or rented")
-        date_errors: list[str] = []
-        invoice_date = _date(cells["invoice_date"], "invoice_date", date_errors)
-        start = _date(cells["rental_start"], "rental_start", date_errors)
-        end = _date(cells["rental_end"], "rental_end", date_errors)
-        for message in date_errors:
-            bad(message.split(":", 1)[0], message)
-        if len(cells["invoice_number"]) > 64:
-            bad("invoice_number", "at most 64 characters")
-        if cells["ownership"] == Ownership.PURCHASED and not (cells["invoice_number"] and invoice_date):
-            bad("invoice_date", "a purchased device needs invoice_number and invoice_date (W1)")
-        if cells["ownership"] == Ownership.RENTED:
-            if not (start and end):
-                bad("rental_start", "a rented device needs rental_start and rental_end (W2)")
-            elif end < start:
-                bad("rental_end", "ends before rental_start")
-        if row_errors:
-            errors.extend(RowError(line, serial or None, name, message) for name, message in row_errors)
-            continue
-        rows.append(
-            DeviceRow(
-                line,
-                serial,
-                cells["model"],
-                DeviceType(cells["device_type"]),
-                cells["merchant"],
-                Ownership(cells["ownership"]),
-                cells["invoice_number"] or None,
-                invoice_date,
-                start,
-                end,
-            )
-        )
+    try:
+        for count, (line, raw) in enumerate(records, start=1):
+            if count > MAX_ROWS:
+                raise BadFile(f"more than {MAX_ROWS} rows; split the file")
+            _row(line, raw, rows, errors, seen)
+    except BadCsv as e:
+        raise BadFile(str(e)) from e
     return rows, errors, count
+
+
+def _row(line: int, raw: dict[str, str], rows: list[DeviceRow], errors: list[RowError], seen: dict[str, int]) -> None:
+    """One record: a valid row into `rows`, or its errors into `errors`."""
+    cells = {c: unicodedata.normalize("NFC", raw.get(c) or "").strip() for c in COLUMNS}
+    serial = cells["serial"].upper()
+    row_errors: list[tuple[str, str]] = []
+
+    def bad(name: str, message: str, errs: list[tuple[str, str]] = row_errors) -> None:
+        errs.append((name, message))
+
+    if not topics.valid_serial(serial):
+        bad("serial", "4-32 characters of A-Z, 0-9 and '-'")
+    elif serial in seen:
+        bad("serial", f"repeats line {seen[serial]}")
+    else:
+        seen[serial] = line
+    if not 1 <= len(cells["model"]) <= 32:
+        bad("model", "required, at most 32 characters")
+    elif problem := name_problem(cells["model"]):
+        bad("model", problem)
+    if cells["device_type"] not in DeviceType.__members__.values():
+        bad("device_type", "one of " + ", ".join(DeviceType))
+    if not 1 <= len(cells["merchant"]) <= 120:
+        bad("merchant", "required, at most 120 characters")
+    elif problem := name_problem(cells["merchant"]):
+        bad("merchant", problem)
+    if cells["ownership"] not in Ownership.__members__.values():
+        bad("ownership", "purchased or rented")
+    date_errors: list[str] = []
+    invoice_date = _date(cells["invoice_date"], "invoice_date", date_errors)
+    start = _date(cells["rental_start"], "rental_start", date_errors)
+    end = _date(cells["rental_end"], "rental_end", date_errors)
+    for message in date_errors:
+        bad(message.split(":", 1)[0], message)
+    if len(cells["invoice_number"]) > 64:
+        bad("invoice_number", "at most 64 characters")
+    if cells["ownership"] == Ownership.PURCHASED and not (cells["invoice_number"] and invoice_date):
+        bad("invoice_date", "a purchased device needs invoice_number and invoice_date (W1)")
+    if cells["ownership"] == Ownership.RENTED:
+        if not (start and end):
+            bad("rental_start", "a rented device needs rental_start and rental_end (W2)")
+        elif end < start:
+            bad("rental_end", "ends before rental_start")
+    if row_errors:
+        errors.extend(RowError(line, serial or None, name, message) for name, message in row_errors)
+        return
+    rows.append(
+        DeviceRow(
+            line,
+            serial,
+            cells["model"],
+            DeviceType(cells["device_type"]),
+            cells["merchant"],
+            Ownership(cells["ownership"]),
+            cells["invoice_number"] or None,
+            invoice_date,
+            start,
+            end,
+        )
+    )
 
 
 async def import_devices(

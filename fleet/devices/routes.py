@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
 from fleet import mosquitto_config
+from fleet.api.inputs import Name
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
@@ -38,7 +39,7 @@ class MerchantOut(BaseModel):
 class MerchantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Annotated[Name, Field(min_length=1, max_length=120)]
 
 
 class MerchantSettings(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.api.inputs import FIRST_DAY, LAST_DAY, Money, PositiveMoney
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_merchant
 from fleet.devices.models import Device
@@ -145,7 +146,9 @@ async def resolve(request: Request, case_id: CaseId, body: ResolveIn, who: Staff
     status_code=201,
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def reconcile(request: Request, who: Staff, day: Annotated[date, Query(alias="date")]) -> ReconciliationOut:
+async def reconcile(
+    request: Request, who: Staff, day: Annotated[date, Query(alias="date", ge=FIRST_DAY, le=LAST_DAY)]
+) -> ReconciliationOut:
     """Reconcile a day: the settlement report in the body (CSV), or fetched from the gateway when empty."""
     body = await request.body()
     if len(body) > MAX_SETTLEMENT_BYTES:
@@ -208,7 +211,7 @@ class PayLaterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     serial: str = Field(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")
     receipt: str = Field(min_length=1, max_length=24)
-    amount: int = Field(ge=1, le=10**12)
+    amount: PositiveMoney
     phone: str = Field(pattern=r"^\+\d{8,15}$")
 
 
@@ -293,7 +296,7 @@ class RefundIn(BaseModel):
     receipt: str = Field(min_length=1, max_length=24)
     kind: str = Field(pattern="^(refund|return|complaint)$")
     solution: str | None = Field(default=None, pattern="^(refund|replacement)$")
-    shipping: int = Field(default=0, ge=0, le=10**12)
+    shipping: Money = 0
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=20, pattern=r"^\+\d{8,15}$")
 

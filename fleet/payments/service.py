@@ -8,8 +8,6 @@
   method, for the items of the original sale.
 """
 
-import csv
-import io
 import json
 import logging
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +16,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from fleet.api.inputs import BadCsv, csv_records
 from fleet.api.problems import Problem
 from fleet.commands import service as commands
 from fleet.commands.models import Command, CommandStatus
@@ -28,6 +27,7 @@ from fleet.payments import charges, paylinks
 from fleet.payments.gateway import Acquirer, CaptureRefused, WebhookRefused
 from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, JobCursor, Reconciliation, WebhookEvent
 from protocol import command
+from protocol.schema import MONEY_MAX
 
 log = logging.getLogger("fleet.payments")
 CONFIRM_TTL = timedelta(minutes=10)
@@ -281,23 +281,43 @@ async def resolve_case(case: FixPaymentCase, outcome: str, who: str, now: dateti
 # -- reconciliation ---------------------------------------------------------------------------------------
 
 
+# The settlement report's columns and the longest value each may hold (what the fix cases store).
+SETTLEMENT_COLUMNS = {"charge_id": 64, "reference": 96, "rrn": 32, "amount": 13, "paid_at": 40, "terminal": 32}
+
+
 def parse_settlement(text: str) -> list[reconcile.Settled]:
-    rows = []
-    for line, raw in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-        try:
-            rows.append(
-                reconcile.Settled(
-                    raw["charge_id"],
-                    raw["reference"],
-                    raw["rrn"],
-                    int(raw["amount"]),
-                    datetime.fromisoformat(raw["paid_at"]),
-                    raw["terminal"],
-                )
-            )
-        except (KeyError, ValueError, TypeError) as e:
-            raise Problem(422, f"settlement line {line}: {e}", type_="bad-file") from e
-    return rows
+    """The acquirer's settlement report (CSV): every line checked, or a 422 naming the first bad one.
+    An amount is 1 to MONEY_MAX Rupiah in plain digits; a time carries its zone."""
+    try:
+        header, records = csv_records(text)
+        missing = [c for c in SETTLEMENT_COLUMNS if c not in header]
+        if missing:
+            raise Problem(422, "the settlement report lacks columns: " + ", ".join(missing), type_="bad-file")
+        return [_settled(line, raw) for line, raw in records]
+    except BadCsv as e:
+        raise Problem(422, f"settlement {e}", type_="bad-file") from e
+
+
+def _settled(line: int, raw: dict[str, str]) -> reconcile.Settled:
+    def bad(column: str, why: str) -> Problem:
+        return Problem(422, f"settlement line {line}: {column} {why}", type_="bad-file")
+
+    cells = {c: (raw.get(c) or "").strip() for c in SETTLEMENT_COLUMNS}
+    for column, longest in SETTLEMENT_COLUMNS.items():
+        if not 1 <= len(cells[column]) <= longest:
+            raise bad(column, f"must be 1 to {longest} characters")
+    amount = cells["amount"]
+    if not (amount.isascii() and amount.isdigit()) or not 1 <= int(amount) <= MONEY_MAX:
+        raise bad("amount", f"must be a whole number of Rupiah from 1 to {MONEY_MAX}")
+    try:
+        paid_at = datetime.fromisoformat(cells["paid_at"])
+    except ValueError:
+        raise bad("paid_at", "must be an ISO 8601 time") from None
+    if paid_at.utcoffset() is None:
+        raise bad("paid_at", "must carry its time zone (e.g. +07:00)")
+    return reconcile.Settled(
+        cells["charge_id"], cells["reference"], cells["rrn"], int(amount), paid_at, cells["terminal"]
+    )
 
 
 async def recorded_payments(day: date) -> list[reconcile.Recorded]:
