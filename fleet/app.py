@@ -14,6 +14,7 @@ from fleet import __version__
 from fleet.api import problems
 from fleet.api.guard import RequestGuard
 from fleet.api.ratelimit import RateLimiter
+from fleet.auth import keys
 from fleet.auth.routes import router as auth_router
 from fleet.auth.throttle import LoginThrottle
 from fleet.commands.routes import router as commands_router
@@ -62,9 +63,10 @@ def create_app(
     clock: Callable[[], datetime] = _utc_now,
     acquirer: Any = None,
 ) -> FastAPI:
-    """Build the app. `jwt_secret` signs login tokens; `lifespan` runs the service's background parts;
-    `clock` is the time the app's rules are given (tests pass a fixed one); `acquirer` is the payment
-    gateway adapter (None: payments are off)."""
+    """Build the app. `jwt_secret` is the service secret (the keys of tokens, CSRF and OTPs are derived
+    from it: fleet.auth.keys); `lifespan` runs the service's background parts; `clock` is the time the
+    app's rules are given (tests pass a fixed one); `acquirer` is the payment gateway adapter (None:
+    payments are off)."""
     app = FastAPI(
         title="POS fleet service",
         version=__version__,
@@ -76,7 +78,10 @@ def create_app(
             },
         },
     )
-    app.state.jwt_secret = jwt_secret
+    # One key per purpose, derived from the service secret (fleet.auth.keys); the secret itself keys nothing.
+    app.state.token_key = keys.derive(jwt_secret, keys.TOKENS)
+    app.state.csrf_key = keys.derive(jwt_secret, keys.CSRF)
+    app.state.otp_key = keys.derive(jwt_secret, keys.OTP)
     app.state.clock = clock
     app.state.acquirer = acquirer
     app.state.counters = Counter()  # refused requests, by reason

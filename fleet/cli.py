@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from fleet import db
+from fleet.auth import keys
 from fleet.broker import BrokerAddress, fleet_client_id
 from fleet.payments.gateway import SandboxGateway
 from fleet.repairs import cli as repairs_cli
@@ -26,15 +27,17 @@ def _serve_app(args: argparse.Namespace) -> int:
     from fleet.service import Service
 
     settings = get_settings()
-    if settings.jwt_secret is None or len(settings.jwt_secret.get_secret_value()) < 32:
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+    weak = keys.weakness(secret)
+    if weak:
         print(
-            "fleet serve: set FLEET_JWT_SECRET to a random string of at least 32 characters; there is no default.",
+            f"fleet serve: FLEET_JWT_SECRET will not do: {weak}. Set it to a random string, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`; there is no default.",
             file=sys.stderr,
         )
         return 2
     _var_dir(settings.database_url)
     acquirer = _acquirer()
-    secret = settings.jwt_secret.get_secret_value()
     service = Service(
         settings.database_url,
         settings.broker_url,

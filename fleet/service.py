@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from fleet import db
+from fleet.auth import keys
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY, STATUS, STATUS_EVERY_S
@@ -47,7 +48,7 @@ class Service:
         secret: str | None = None,
     ) -> None:
         self.acquirer = acquirer
-        self.secret = secret  # keys the PayLater OTP hashes (the API's JWT secret)
+        self.secret = secret  # the service secret: the PayLater OTP hashes are keyed by a key derived from it
         self.requests: TerminalRequests | None = None
         self.housekeeping_every = housekeeping_every
         self.database_url = database_url
@@ -90,7 +91,7 @@ class Service:
         if self.acquirer is not None:
             self._tasks.append(asyncio.create_task(self._payments()))
         if self.secret:  # without a gateway it answers that PayLater is not available
-            self.requests = TerminalRequests(self.broker, self.acquirer, self.secret)
+            self.requests = TerminalRequests(self.broker, self.acquirer, keys.derive(self.secret, keys.OTP))
             self._tasks.append(asyncio.create_task(self.requests.run(self._stop)))
         # Until a worker has subscribed, a broker without a session for it would drop what terminals send.
         try:

@@ -232,7 +232,7 @@ def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):  #
             )
             assert answer.status_code == 422, answer.text[:200]
             merchants = await Merchant.all().count()
-            for name in ("Toko \u202eabc", "Toko\u200bSatu", "=HYPERLINK(\"http://x\")", "+62 Toko", "@Toko", "Toko\x07"):
+            for name in ("Toko \u202eabc", "Toko\u200bSatu", '=HYPERLINK("http://x")', "+62 Toko", "@Toko", "Toko\x07"):
                 answer = await client.post("/merchants", json={"name": name}, headers=support)
                 assert answer.status_code == 422, (name, answer.status_code)
             assert await Merchant.all().count() == merchants
@@ -252,5 +252,27 @@ def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):  #
             errors = {(e["serial"], e["field"]) for e in report.json()["errors"]}
             assert errors == {("TKM-Z001", "model"), ("TKM-Z002", "merchant")}, report.json()
             assert await Device.filter(serial__startswith="TKM-Z").count() == 1
+
+    run(body())
+
+
+def test_nothing_is_keyed_by_the_service_secret_itself(database_url):  # noqa: F811
+    """#22 finding 9: the configured secret signed the login tokens itself (and keyed the OTP hashes too):
+    each use now has a key of its own derived from it, so a token signed with the secret is refused."""
+    from datetime import UTC, datetime
+
+    from api_helpers import SECRET
+
+    from fleet.auth import keys, tokens
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            own = await login(client, "admin")
+            assert (await client.get("/auth/me", headers=own)).status_code == 200
+            for key in (SECRET, keys.derive(SECRET, keys.OTP), keys.derive(SECRET, keys.CSRF)):
+                forged = tokens.issue(key, "admin", datetime.now(UTC))
+                answer = await client.get("/auth/me", headers={"Authorization": "Bearer " + forged})
+                assert answer.status_code == 401, key
+            assert len({keys.derive(SECRET, p) for p in (keys.TOKENS, keys.CSRF, keys.OTP)} | {SECRET}) == 4
 
     run(body())

@@ -54,12 +54,15 @@ def test_p4_the_otp_is_kept_only_as_a_hash_under_a_key_of_its_own():
     import hashlib
     import hmac
 
-    otp = paylater.new_otp("secret", "s1", "123456", NOW)
+    from fleet.auth import keys
+
+    key = keys.derive("secret", keys.OTP)  # the key the service hashes OTPs with (fleet.app, fleet.service)
+    otp = paylater.new_otp(key, "s1", "123456", NOW)
     assert "123456" not in otp.digest
     # Not the service secret's own HMAC of the same text (what any other use of the secret could compute).
     plain = hmac.new(b"secret", b"s1:123456", hashlib.sha256).hexdigest()
     assert otp.digest != plain and len(otp.digest) == 64
-    assert paylater.new_otp("secret", "s2", "123456", NOW).digest != otp.digest  # bound to its session
+    assert paylater.new_otp(key, "s2", "123456", NOW).digest != otp.digest  # bound to its session
 
 
 def test_p4_otp_send_rate_limit():

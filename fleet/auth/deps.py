@@ -75,7 +75,7 @@ async def principal_for(secret: str, token: str | None) -> Principal | None:
 async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
     if not token:
         raise _unauthorized("log in first: POST /auth/token")
-    who = await principal_for(request.app.state.jwt_secret, token)
+    who = await principal_for(request.app.state.token_key, token)
     if who is None:
         raise _unauthorized("the token is invalid or expired")
     return who

@@ -67,7 +67,7 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
         problem.headers = {"WWW-Authenticate": "Bearer"}
         raise problem
     now = datetime.now(UTC)
-    return Token(access_token=tokens.issue(request.app.state.jwt_secret, user.username, now, user.token_version))
+    return Token(access_token=tokens.issue(request.app.state.token_key, user.username, now, user.token_version))
 
 
 @router.post("/auth/logout", status_code=204)

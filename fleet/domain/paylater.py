@@ -72,14 +72,10 @@ def offer(customer: Customer, amount: int, now: datetime, auto_cancel: timedelta
     return Offer(True, reason, down, financed, tuple(plans), now + auto_cancel)
 
 
-_OTP_PURPOSE = b"fleet/paylater/otp/v1"
-
-
-def _digest(secret: str, session: str, code: str) -> str:
-    """The OTP's keyed hash: a key of its own, derived from the service secret for this one purpose, so
-    no other use of that secret (signing tokens) ever computes the same function."""
-    key = hmac.new(secret.encode(), _OTP_PURPOSE, hashlib.sha256).digest()
-    return hmac.new(key, f"{session}:{code}".encode(), hashlib.sha256).hexdigest()
+def _digest(key: str, session: str, code: str) -> str:
+    """The OTP's keyed hash. `key` is the OTP's own key, derived from the service secret for this one
+    purpose (fleet.auth.keys.OTP), so no other use of that secret ever computes the same function."""
+    return hmac.new(key.encode(), f"{session}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -262,7 +262,7 @@ async def paylater_start(request: Request, body: PayLaterIn, who: Caller) -> Pay
     device = await visible_device(who, body.serial)
     row = await paylater.start(
         _acquirer(request),
-        request.app.state.jwt_secret,
+        request.app.state.otp_key,
         device,
         body.receipt,
         body.amount,
@@ -278,7 +278,7 @@ async def paylater_otp(request: Request, session_id: SessionId, body: OtpIn, who
     """The code the customer received: when right, the offer (tenors, down payment, deadline) or a refusal."""
     row = await _session(who, session_id)
     outcome = await paylater.verify(
-        _acquirer(request), request.app.state.jwt_secret, row, body.code, request.app.state.clock()
+        _acquirer(request), request.app.state.otp_key, row, body.code, request.app.state.clock()
     )
     return _session_out(row, outcome)
 

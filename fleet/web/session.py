@@ -41,7 +41,7 @@ def _secure(request: Request) -> bool:
 
 
 def start(request: Request, response: Response, username: str, version: int) -> None:
-    token = tokens.issue(request.app.state.jwt_secret, username, datetime.now(UTC), version)
+    token = tokens.issue(request.app.state.token_key, username, datetime.now(UTC), version)
     response.set_cookie(
         SESSION,
         token,
@@ -58,7 +58,7 @@ def end(response: Response) -> None:
 
 async def current(request: Request) -> Principal | None:
     """The logged-in user of this browser, or None."""
-    return await principal_for(request.app.state.jwt_secret, request.cookies.get(SESSION))
+    return await principal_for(request.app.state.token_key, request.cookies.get(SESSION))
 
 
 def language(request: Request) -> str:
