@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 import protocol
 from fleet import __version__
 from fleet.api import problems
-from fleet.api.guard import RequestGuard
+from fleet.api.guard import RequestGuard, SecurityHeaders
 from fleet.api.ratelimit import RateLimiter
 from fleet.auth import keys
 from fleet.auth.routes import router as auth_router
@@ -88,6 +88,7 @@ def create_app(
     app.state.public_limiter = RateLimiter(PUBLIC_CHECKS_PER_MINUTE, 60)
     app.state.login_throttle = LoginThrottle()
     app.add_middleware(RequestGuard, counters=app.state.counters)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals at the door carry the headers too
     problems.install(app)
 
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "degraded: nothing is being ingested"}})

@@ -156,9 +156,13 @@ def test_logout_revokes_every_token_of_the_user(database_url):  # noqa: F811
             assert _logged_out(await client.get("/portal/dashboard"))  # the portal cookie, too
 
             # The portal's own logout: a copy of the cookie taken before it is dead after it.
-            assert (await client.post("/login", data=form)).status_code == 303
+            again = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/login")).text)
+            assert again  # the login page as this browser sees it now (its token follows its cookies)
+            assert (await client.post("/login", data=form | {"csrf": again[1]})).status_code == 303
             copied = client.cookies.get("fleet_session")
-            assert (await client.post("/logout", data={"csrf": csrf[1]})).status_code == 303
+            inside = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/portal/dashboard")).text)
+            assert inside  # the logged-in pages' token: bound to this session (finding 7)
+            assert (await client.post("/logout", data={"csrf": inside[1]})).status_code == 303
             client.cookies.set("fleet_session", copied or "")
             assert _logged_out(await client.get("/portal/dashboard"))
             fresh = await login(client, "support")  # logging in again works
@@ -274,5 +278,76 @@ def test_nothing_is_keyed_by_the_service_secret_itself(database_url):  # noqa: F
                 answer = await client.get("/auth/me", headers={"Authorization": "Bearer " + forged})
                 assert answer.status_code == 401, key
             assert len({keys.derive(SECRET, p) for p in (keys.TOKENS, keys.CSRF, keys.OTP)} | {SECRET}) == 4
+
+    run(body())
+
+
+async def _portal_login(client, username: str) -> str:  # type: ignore[no-untyped-def]
+    """Log in through the form; the CSRF token of the logged-in pages."""
+    page = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    answer = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token[1]})
+    assert answer.status_code == 303, answer.text
+    inside = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/portal/dashboard")).text)
+    assert inside
+    return inside[1]
+
+
+def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(database_url):  # noqa: F811
+    """#22 finding 7: any matching cookie/field pair passed the CSRF check (whoever can plant a cookie,
+    e.g. from a sibling subdomain, could forge forms), and no cookie had the `__Host-` prefix."""
+    import httpx
+    from api_helpers import SECRET
+
+    from fleet.app import create_app
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            token = await _portal_login(client, "support")
+            serial = seed.devices["A"][0]
+            client.cookies.set("fleet_csrf", "planted-by-the-attacker")
+            forged = await client.post(
+                f"/portal/devices/{serial}/commands", data={"name": "ping", "csrf": "planted-by-the-attacker"}
+            )
+            assert forged.status_code == 403, forged.status_code
+            own = await client.post(f"/portal/devices/{serial}/commands", data={"name": "ping", "csrf": token})
+            assert own.status_code == 303, own.text
+
+            transport = httpx.ASGITransport(app=create_app(SECRET))
+            async with httpx.AsyncClient(transport=transport, base_url="https://fleet.test") as tls:
+                await _portal_login(tls, "support")
+                names = {cookie.name for cookie in tls.cookies.jar}
+                assert {"__Host-fleet_session", "__Host-fleet_csrf"} <= names, names
+                assert not names & {"fleet_session", "fleet_csrf"}, names
+                for cookie in tls.cookies.jar:
+                    assert cookie.secure and cookie.path == "/" and not cookie.domain_specified, cookie
+
+    run(body())
+
+
+def test_every_response_carries_security_headers_and_no_link_writes_the_page(database_url):  # noqa: F811
+    """#22 finding 7: no response had security headers (CSP, X-Content-Type-Options, frame-ancestors);
+    `?error=…` and `?notice=…` were shown as the page's message, so a link could make the portal say
+    anything; `?status=418` set the ticket page's status."""
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            for path in ("/login", "/healthz", "/warranty", "/openapi.json"):
+                answer = await client.get(path)
+                assert answer.headers.get("x-content-type-options") == "nosniff", path
+                assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", ""), path
+            await _portal_login(client, "support")
+            serial, ticket = seed.devices["A"][0], seed.tickets["A"]
+            device = await client.get(f"/portal/devices/{serial}?error=Akun+Anda+diblokir,+telepon+0800")
+            policy = device.headers["content-security-policy"]
+            nonce = re.search(r"'nonce-([^']+)'", policy)
+            assert nonce and "script-src 'self' 'nonce-" in policy, policy
+            assert all(f'nonce="{nonce[1]}"' in tag for tag in re.findall(r"<script[^>]*>", device.text)), "nonce"
+            assert "diblokir" not in device.text
+            listing = await client.get("/portal/devices?notice=Hubungi+kami+di+wa.me/620000")
+            assert listing.status_code == 200 and "Hubungi kami" not in listing.text
+            page = await client.get(f"/portal/tickets/{ticket}?status=418&error=Tiket+palsu")
+            assert page.status_code == 200 and "Tiket palsu" not in page.text
 
     run(body())

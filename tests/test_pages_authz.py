@@ -67,7 +67,9 @@ async def browser_login(client: httpx.AsyncClient, username: str) -> str:
         "/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1), "next": "/portal"}
     )
     assert answer.status_code == 303, answer.text
-    return token.group(1)
+    inside = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/portal", follow_redirects=True)).text)
+    assert inside, "the logged-in pages' CSRF token (bound to the session)"
+    return inside.group(1)
 
 
 def test_pages_refuse_what_the_api_refuses(database_url):  # noqa: F811

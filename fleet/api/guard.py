@@ -1,5 +1,6 @@
-"""Refuses at the door what no route should ever see, and counts it: NUL characters (PostgreSQL text
-cannot hold them; SQLite would store them and break every later comparison) and oversized bodies."""
+"""At the door: what no route should ever see is refused and counted (NUL characters, which PostgreSQL
+text cannot hold and SQLite would store and break every later comparison; oversized bodies), and what
+every response carries is added (SecurityHeaders)."""
 
 import json
 from collections import Counter
@@ -77,3 +78,48 @@ class RequestGuard:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def page_policy(nonce: str) -> str:
+    """The Content-Security-Policy of a portal page: its own scripts (the inline ones carry `nonce`), no
+    framing by other sites, nothing loaded from elsewhere."""
+    return (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+
+
+# What any other response may do as a document: nothing (JSON is never a page).
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# FastAPI's interactive docs load Swagger UI and ReDoc from their CDN: only framing is forbidden there.
+DOCS_POLICY = "frame-ancestors 'none'"
+DOCS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Adds to every response what browsers should hold it to, unless the route set its own policy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = (DOCS_POLICY if str(scope["path"]).startswith(DOCS) else OTHER_POLICY).encode()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", policy),
+                ]
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)

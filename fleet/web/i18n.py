@@ -36,6 +36,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "settings": ("Pengaturan", "Settings"),
     "save": ("Simpan", "Save"),
     "saved": ("Tersimpan", "Saved"),
+    "paylink_sent": ("Tagihan terkirim", "Pay link sent"),
+    "problem_too_short": ("Jelaskan masalahnya (minimal 3 huruf)", "Describe the problem (at least 3 characters)"),
     "auto_cancel_bounds": (
         "Batas waktu pembatalan otomatis: {low} sampai {high} menit",
         "The auto-cancel window is {low} to {high} minutes",

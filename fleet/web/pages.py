@@ -3,6 +3,7 @@ merchant's device or ticket is "not found", a staff page answers 403 to a mercha
 carries the CSRF token."""
 
 import math
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from tortoise.expressions import Q
 
+from fleet.api.guard import page_policy
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Principal, authenticate, revoke_tokens, visible_device, visible_events, visible_ticket
@@ -61,9 +63,24 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         moment=lambda m: i18n.moment(m, lang),
         csrf=session.csrf_token(request),
         present=lambda device: presence.is_online(device, _now(request)),
+        csp_nonce=secrets.token_urlsafe(16),
     )
+    holder = Response()
+    context["flash"] = session.take_flash(request, holder)
     response = templates.TemplateResponse(request, name, context, status_code=status)
+    for key, value in holder.headers.items():  # the flash cookie, read once: deleted
+        if key == "set-cookie":
+            response.headers.append(key, value)
     session.remember_csrf(request, response)
+    response.headers["Content-Security-Policy"] = page_policy(context["csp_nonce"])
+    return response
+
+
+def redirect(request: Request, url: str, message: str | None = None, ok: bool = False) -> RedirectResponse:
+    """303 to `url`, with `message` (already in the reader's language) shown once on the page there."""
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        session.flash(request, response, message, ok)
     return response
 
 
@@ -131,7 +148,7 @@ async def logout(request: Request) -> Response:
     if who is not None:
         await revoke_tokens(who.user_id)  # the cookie is dead even where it was copied
     response = RedirectResponse("/login", status_code=303)
-    session.end(response)
+    session.end(request, response)
     return response
 
 
@@ -139,7 +156,7 @@ async def logout(request: Request) -> Response:
 async def set_language(request: Request, lang: str, next: str = "/portal") -> Response:
     response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/portal", 303)
     if lang in i18n.LANGS:
-        response.set_cookie(session.LANG, lang, samesite="lax", max_age=365 * 86400)
+        session.set_language(request, response, lang)
     return response
 
 
@@ -210,9 +227,7 @@ async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
 
 
 @router.get("/portal/devices")
-async def devices_page(
-    request: Request, q: str = "", online: str = "", merchant: str = "", notice: str = ""
-) -> HTMLResponse:
+async def devices_page(request: Request, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
     who = await _who(request)
     query = Device.all().select_related("merchant")
     if not who.is_staff:
@@ -240,7 +255,6 @@ async def devices_page(
         merchants=merchants,
         own=own,
         auto_cancel=(paylater.AUTO_CANCEL_LEAST, paylater.AUTO_CANCEL_MOST),
-        notice=notice[:160],
     )
 
 
@@ -252,15 +266,15 @@ async def merchant_settings(request: Request) -> Response:
     if who.merchant_id is None:
         raise Problem(403, "only a merchant's user has merchant settings", type_="forbidden")
     raw = str(form.get("auto_cancel_minutes") or "").strip()[:8]
+    lang = session.language(request)
     try:
         minutes = int(raw)
         paylater.auto_cancel(minutes)  # within the bounds, or ValueError
     except ValueError:
-        notice = "auto_cancel_bounds"
-    else:
-        await Merchant.filter(id=who.merchant_id).update(auto_cancel_minutes=minutes)
-        notice = "saved"
-    return RedirectResponse(f"/portal/devices?notice={notice}#settings", status_code=303)
+        bounds = i18n.text(lang, "auto_cancel_bounds", low=paylater.AUTO_CANCEL_LEAST, high=paylater.AUTO_CANCEL_MOST)
+        return redirect(request, "/portal/devices#settings", bounds)
+    await Merchant.filter(id=who.merchant_id).update(auto_cancel_minutes=minutes)
+    return redirect(request, "/portal/devices#settings", i18n.text(lang, "saved"), ok=True)
 
 
 # The commands the device page offers as buttons: a merchant's own, and for staff the everyday ones (config
@@ -317,10 +331,10 @@ async def _device(request: Request, who: Principal, serial: str) -> Device:
 
 
 @router.get("/portal/devices/{serial}")
-async def device_page(request: Request, serial: str, error: str = "") -> HTMLResponse:
+async def device_page(request: Request, serial: str) -> HTMLResponse:
     who = await _who(request)
     device = await _device(request, who, serial)
-    return render(request, "device.html", who, error=error, **await _device_context(request, who, device))
+    return render(request, "device.html", who, **await _device_context(request, who, device))
 
 
 @router.get("/portal/devices/{serial}/commands")
@@ -348,7 +362,7 @@ async def send_command(request: Request, serial: str) -> Response:
     try:
         await commands.enqueue(device, name, args, who.username, _now(request))
     except Problem as e:
-        return RedirectResponse(f"/portal/devices/{device.serial}?error={e.detail[:120]}", status_code=303)
+        return redirect(request, f"/portal/devices/{device.serial}", e.detail)
     return RedirectResponse(f"/portal/devices/{device.serial}#commands", status_code=303)
 
 
@@ -359,7 +373,9 @@ async def open_ticket(request: Request, serial: str) -> Response:
     form = await csrf_form(request)
     problem = str(form.get("problem") or "").strip()[:500]
     if len(problem) < 3:
-        return RedirectResponse(f"/portal/devices/{device.serial}?error=problem", status_code=303)
+        return redirect(
+            request, f"/portal/devices/{device.serial}", i18n.text(session.language(request), "problem_too_short")
+        )
     row = await repairs.open_ticket(device, problem, who.username, _now(request))
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
@@ -374,15 +390,14 @@ async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
     email = str(form.get("email") or "").strip() or None
     phone = str(form.get("phone") or "").strip().replace(" ", "") or None
     acquirer = request.app.state.acquirer
-    message = "sent"
+    back = f"/portal/devices/{device.serial}#transactions"
     if acquirer is None:
-        message = "payments are not enabled on this service"
-    else:
-        try:
-            await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, _now(request))
-        except Problem as e:
-            message = e.detail
-    return RedirectResponse(f"/portal/devices/{device.serial}?error={message[:160]}#transactions", status_code=303)
+        return redirect(request, back, "payments are not enabled on this service")
+    try:
+        await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, _now(request))
+    except Problem as e:
+        return redirect(request, back, e.detail)
+    return redirect(request, back, i18n.text(session.language(request), "paylink_sent"), ok=True)
 
 
 # -- repair tickets -------------------------------------------------------------------------------------
@@ -414,7 +429,12 @@ async def _ticket(who: Principal, ticket_id: int) -> Ticket:
 
 
 @router.get("/portal/tickets/{ticket_id}")
-async def ticket_page(request: Request, ticket_id: int, error: str = "", status: int = 200) -> HTMLResponse:
+async def ticket_page(request: Request, ticket_id: int) -> HTMLResponse:
+    return await _ticket_view(request, ticket_id)
+
+
+async def _ticket_view(request: Request, ticket_id: int, error: str = "", status: int = 200) -> HTMLResponse:
+    """The ticket page; after a refused action, with why (`error`) and its status."""
     who = await _who(request)
     row = await _ticket(who, ticket_id)
     device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
@@ -456,7 +476,7 @@ async def ticket_action(request: Request, ticket_id: int) -> Response:
             int(str(version)) if str(version or "").isdigit() else None,
         )
     except Problem as e:
-        return await ticket_page(request, ticket_id, error=e.detail, status=e.status)
+        return await _ticket_view(request, ticket_id, error=e.detail, status=e.status)
     return RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303)
 
 
