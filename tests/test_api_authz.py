@@ -8,10 +8,11 @@ A gets 401/403/404 or a list that holds nothing of B's, and that B's data is unc
 import asyncio
 import re
 
-from api_helpers import fleet_api, login
+from api_helpers import PASSWORD, PASSWORD_HASH, fleet_api, login
 from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.app import PUBLIC_ROUTES, api_routes, create_app
+from fleet.auth.models import User
 from fleet.commands.models import Command
 from fleet.devices.models import Device, Merchant
 from fleet.payments.models import RefundRequest
@@ -25,6 +26,7 @@ ACCESS = {
     ("POST", "/auth/token"): "public",
     ("GET", "/auth/me"): "scoped",
     ("POST", "/auth/logout"): "scoped",  # the caller's own sessions only (logged in again after it)
+    ("POST", "/auth/password"): "scoped",  # the caller's own password (set back after it)
     ("POST", "/users"): "admin",
     ("GET", "/users"): "admin",
     ("GET", "/devices"): "scoped",
@@ -72,6 +74,7 @@ ACCESS = {
 }
 # Bodies that would succeed for the right caller, so a refusal is the authorization's doing.
 BODIES = {
+    ("POST", "/auth/password"): {"json": {"current_password": PASSWORD, "new_password": "a-new-password-42"}},
     ("POST", "/users"): {"json": {"username": "intruder", "password": "0123456789ab", "role": "admin"}},
     ("POST", "/merchants"): {"json": {"name": "Intruder"}},
     ("PATCH", "/merchants/{merchant_id}"): {"json": {"auto_cancel_minutes": 5}},
@@ -149,7 +152,9 @@ async def _scenario(url: str) -> None:
                 failures.append(f"{method} {path} without a token: {anonymous.status_code}")
             answer = await client.request(method, target, **(extra | {"headers": extra.get("headers", {}) | a}))
             status = answer.status_code
-            if (method, path) == ("POST", "/auth/logout"):
+            if (method, path) == ("POST", "/auth/password"):
+                await User.filter(username="merchant_a").update(password_hash=PASSWORD_HASH)
+            if (method, path) in (("POST", "/auth/logout"), ("POST", "/auth/password")):
                 a = await login(client, "merchant_a")  # that ended A's sessions: B's are untouched
             if kind == "hidden" and status != 404:
                 failures.append(f"{method} {target}: {status}, expected 404")

@@ -351,3 +351,33 @@ def test_every_response_carries_security_headers_and_no_link_writes_the_page(dat
             assert page.status_code == 200 and "Tiket palsu" not in page.text
 
     run(body())
+
+
+def test_a_password_change_ends_every_other_session(database_url):  # noqa: F811
+    """#22 (revocable sessions): a changed password must end the sessions made with the old one; there
+    was no way to change a password at all. The current password is asked again; the caller gets a fresh
+    token, every older token of the user stops working, and the new password is the one that logs in."""
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            other_device = await login(client, "support")
+            here = await login(client, "support")
+            new = "a-new-password-42"
+            wrong = await client.post(
+                "/auth/password", json={"current_password": "not-it-123", "new_password": new}, headers=here
+            )
+            assert wrong.status_code == 403 and (await client.get("/auth/me", headers=here)).status_code == 200
+            changed = await client.post(
+                "/auth/password", json={"current_password": PASSWORD, "new_password": "a-new-password-42"}, headers=here
+            )
+            assert changed.status_code == 200, changed.text
+            fresh = {"Authorization": "Bearer " + changed.json()["access_token"]}
+            assert (await client.get("/auth/me", headers=fresh)).status_code == 200
+            for old in (other_device, here):
+                assert (await client.get("/auth/me", headers=old)).status_code == 401
+            old_password = await client.post("/auth/token", data={"username": "support", "password": PASSWORD})
+            assert old_password.status_code == 401
+            new_password = await client.post("/auth/token", data={"username": "support", "password": new})
+            assert new_password.status_code == 200
+
+    run(body())

@@ -1,5 +1,6 @@
 """Login, the caller's own identity, and user management (admins only)."""
 
+import asyncio
 import math
 from datetime import UTC, datetime
 from typing import Annotated
@@ -75,6 +76,36 @@ async def logout(who: Caller) -> Response:
     """End every session of the caller: its bearer tokens and portal cookies stop working now."""
     await revoke_tokens(who.user_id)
     return Response(status_code=204)
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=10, max_length=128)
+
+
+@router.post("/auth/password", response_model=Token, responses={403: {"description": "wrong current password"}})
+async def change_password(request: Request, body: PasswordIn, who: Caller) -> Token:
+    """Change the caller's own password (the current one is asked again, and throttled like a login).
+    Every session of the user ends, this one included; the answer is a fresh token for this one."""
+    try:
+        user = await authenticate(
+            who.username, body.current_password, client_address(request), request.app.state.login_throttle
+        )
+    except TooManyLogins as e:
+        problem = Problem(429, str(e), type_="rate-limited")
+        problem.headers = {"Retry-After": str(math.ceil(e.retry_after))}
+        raise problem from None
+    if user is None:
+        raise Problem(403, "the current password is wrong", type_="forbidden")
+    if body.new_password == body.current_password:
+        raise Problem(422, "the new password must differ from the current one", type_="bad-password")
+    digest = await asyncio.to_thread(passwords.hash_password, body.new_password)
+    await User.filter(id=user.id).update(password_hash=digest)
+    await revoke_tokens(user.id)
+    version = (await User.get(id=user.id)).token_version
+    return Token(access_token=tokens.issue(request.app.state.token_key, user.username, datetime.now(UTC), version))
 
 
 @router.get("/auth/me", response_model=UserOut)
