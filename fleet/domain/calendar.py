@@ -9,12 +9,16 @@ from datetime import date, timedelta
 
 
 class WorkingCalendar:
+    """Which days are working days (S2): Monday to Friday, less the holidays it is given (a mapping of
+    day to name, or just days)."""
+
     def __init__(self, holidays: Mapping[date, str] | Iterable[date] = ()) -> None:
         self.holidays: dict[date, str] = (
             dict(holidays) if isinstance(holidays, Mapping) else dict.fromkeys(holidays, "holiday")
         )
 
     def is_working_day(self, day: date) -> bool:
+        """Whether `day` is a working day: a weekday that is not a holiday (S2)."""
         return day.weekday() < 5 and day not in self.holidays
 
     def add_working_days(self, start: date, days: int) -> date:

@@ -13,12 +13,16 @@ from fleet.domain.warranty import NEGLIGENCE, Cause
 
 
 class Payer(StrEnum):
+    """Who pays a cost: the merchant or the vendor."""
+
     MERCHANT = "merchant"
     VENDOR = "vendor"
 
 
 @dataclass(frozen=True)
 class Costs:
+    """Who pays each part of one repair, and the rule that decided (C1 or C2)."""
+
     inbound_shipping: Payer
     return_shipping: Payer
     parts: Payer
@@ -26,6 +30,9 @@ class Costs:
 
 
 def who_pays(ownership: str, covered: bool, cause: Cause | None) -> Costs:
+    """Who pays the shipping each way and the parts of a repair: C2 for a rented device (the vendor, but
+    the merchant for parts needed because of negligence), C1 otherwise (the merchant ships in and pays for
+    parts the warranty does not cover, `covered` being the warranty's answer)."""
     if ownership == "rented":
         parts = Payer.MERCHANT if cause in NEGLIGENCE else Payer.VENDOR
         return Costs(Payer.VENDOR, Payer.VENDOR, parts, "C2")

@@ -32,6 +32,9 @@ def auto_cancel(minutes: int) -> timedelta:
 
 @dataclass(frozen=True)
 class Customer:
+    """What the PayLater provider knows of a customer: their credit limit in Rupiah and whether their
+    history allows credit (P4)."""
+
     phone: str
     credit_limit: int
     history_ok: bool
@@ -39,6 +42,8 @@ class Customer:
 
 @dataclass(frozen=True)
 class Plan:
+    """One instalment plan: the tenor in months, the monthly instalment (rounded up) and the total."""
+
     tenor_months: int
     instalment: int  # Rupiah a month, rounded up
     total: int
@@ -46,6 +51,9 @@ class Plan:
 
 @dataclass(frozen=True)
 class Offer:
+    """The answer to a PayLater request (P4): allowed or not and why, the down payment needed above the
+    credit limit, the amount financed, the plans to choose from and the deadline to pay."""
+
     allowed: bool
     reason: str
     down_payment: int = 0
@@ -80,6 +88,9 @@ def _digest(key: str, session: str, code: str) -> str:
 
 @dataclass(frozen=True)
 class Otp:
+    """A one-time code as it is kept: only its keyed hash, when it expires, the tries so far and whether it
+    was used."""
+
     session: str
     digest: str
     expires_at: datetime
@@ -88,6 +99,8 @@ class Otp:
 
 
 def new_otp(secret: str, session: str, code: str, now: datetime) -> Otp:
+    """The OTP for `session` with this `code`, kept as a hash under `secret` (the OTP key,
+    fleet.auth.keys.OTP), expiring OTP_TTL after `now`."""
     return Otp(session, _digest(secret, session, code), now + OTP_TTL)
 
 

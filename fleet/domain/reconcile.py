@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True)
 class Settled:
+    """One payment in the acquirer's settlement report."""
+
     charge_id: str
     reference: str
     rrn: str
@@ -22,6 +24,8 @@ class Settled:
 
 @dataclass(frozen=True)
 class Recorded:
+    """One confirmed non-cash payment the terminals journaled."""
+
     key: str  # the event's idempotency key
     terminal: str
     ref: str  # the payment line's ref: the RRN for QRIS; for a card, its capture reference (serial:token)
@@ -31,12 +35,19 @@ class Recorded:
 
 @dataclass
 class Result:
+    """What a reconciliation found: settled payments matched to a recorded one, settled payments with no
+    match (and why), and recorded payments the report does not hold."""
+
     matched: list[tuple[Settled, Recorded]] = field(default_factory=list)
     unmatched: list[tuple[Settled, str]] = field(default_factory=list)  # with the reason
     unsettled: list[Recorded] = field(default_factory=list)
 
 
 def reconcile(settled: list[Settled], recorded: list[Recorded], window: timedelta = timedelta(minutes=15)) -> Result:
+    """Match the settlement report against the recorded payments (FP1): by RRN or reference, then the
+    same amount, the same terminal and a time within `window` (the closest wins; each recorded payment
+    matches once). An unmatched settled payment gets its reason: `no_order`, `duplicate`,
+    `amount_mismatch`, `wrong_terminal` or `outside_window`."""
     by_ref: dict[str, list[Recorded]] = {}
     for r in recorded:
         by_ref.setdefault(r.ref, []).append(r)

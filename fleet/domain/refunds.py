@@ -18,6 +18,8 @@ SOLUTIONS = ("refund", "replacement")
 
 
 class RefundError(ValueError):
+    """A refund request the rules refuse, with the rule that decides."""
+
     def __init__(self, message: str, rule: str) -> None:
         super().__init__(f"{message} ({rule})")
         self.rule = rule
@@ -25,6 +27,9 @@ class RefundError(ValueError):
 
 @dataclass(frozen=True)
 class Amounts:
+    """What a request gives back: the Rupiah refunded (0 for a replacement) and whether it is a
+    replacement."""
+
     refund: int  # what goes back to the customer (0 for a replacement)
     replacement: bool
 
@@ -50,6 +55,8 @@ def answer_due(made_at: datetime, calendar: WorkingCalendar) -> date:
 
 
 def overdue(made_at: datetime, now: datetime, calendar: WorkingCalendar) -> bool:
+    """RF1: whether the request made at `made_at` is past its answer day at `now` (then it is approved
+    automatically)."""
     return now.date() > answer_due(made_at, calendar)
 
 

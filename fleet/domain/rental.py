@@ -15,6 +15,8 @@ from fleet.domain.calendar import WorkingCalendar
 
 
 class RentalState(StrEnum):
+    """Where a rental stands on a day (see the module)."""
+
     NOT_RENTED = "not_rented"
     UPCOMING = "upcoming"
     ACTIVE = "active"
@@ -26,12 +28,17 @@ class RentalState(StrEnum):
 
 @dataclass(frozen=True)
 class RentalPolicy:
+    """How many days before the end a rental counts as ending soon, and the working days of grace after it."""
+
     ending_soon_days: int = 14
     grace_working_days: int = 3
 
 
 @dataclass(frozen=True)
 class RentalStatus:
+    """A device's rental on a day: its state, whether its sales are locked, the days to the end and the
+    last day of grace."""
+
     state: RentalState
     lock_sales: bool
     days_to_end: int | None = None  # calendar days from `on` to the last rental day (negative after)
@@ -47,6 +54,8 @@ def rental_status(
     calendar: WorkingCalendar,
     policy: RentalPolicy = RentalPolicy(),
 ) -> RentalStatus:
+    """The rental status of a device on the day `on` (W2 covers it while active), from its ownership, its
+    rental period and the day it was returned, if it was; grace counts working days of `calendar` (S2)."""
     if ownership != "rented" or start is None or end is None:
         return RentalStatus(RentalState.NOT_RENTED, False)
     if returned_on is not None and returned_on <= on:

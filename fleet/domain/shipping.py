@@ -28,6 +28,8 @@ def _s10_check_digit_ok(tracking: str) -> bool:
 
 
 def tracking_valid(courier: str, tracking: str) -> bool:
+    """Whether `tracking` has the format of `courier`'s tracking numbers (and, for Pos Indonesia's UPU S10
+    numbers, the right check digit) (SH2)."""
     pattern = _FORMATS.get(courier)
     if pattern is None or not pattern.match(tracking):
         return False
@@ -35,6 +37,8 @@ def tracking_valid(courier: str, tracking: str) -> bool:
 
 
 class ShippingError(ValueError):
+    """A shipment change the rules refuse, with the rule (SH1 or SH2)."""
+
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"{message} ({rule})")
         self.rule = rule
@@ -42,6 +46,9 @@ class ShippingError(ValueError):
 
 @dataclass(frozen=True)
 class Shipment:
+    """One shipping leg of a repair: courier, tracking number, when it shipped, whether the tracking number
+    looked valid, and the changes made to it so far."""
+
     leg: str  # "inbound" (merchant → service office) or "return"
     courier: str
     tracking: str
@@ -52,6 +59,8 @@ class Shipment:
 
 
 def ship(leg: str, courier: str, tracking: str, at: datetime) -> Shipment:
+    """A new shipment on `leg` by `courier` (SH1: a courier we know) with `tracking` (SH2: required; one
+    that does not look valid is kept but flagged)."""
     courier = courier.lower()
     if courier not in _FORMATS:
         raise ShippingError("SH1", f"unknown courier {courier!r}; one of {', '.join(COURIERS)}")

@@ -22,6 +22,8 @@ def late(latest: date, today: date, finished: date | None = None) -> bool:
 
 @dataclass(frozen=True)
 class RepairWindow:
+    """The repair's due window (S1): the day the device was received, the earliest and the latest due day."""
+
     received: date
     earliest: date
     latest: date
@@ -32,6 +34,8 @@ class RepairWindow:
 
 
 def repair_window(device_type: str, received: date, calendar: WorkingCalendar) -> RepairWindow:
+    """The due window of a repair of a `device_type` received on `received` (S1): the lead time's working
+    days (S2) after that day. ValueError for a device type with no lead time."""
     if device_type not in LEAD_TIMES:
         raise ValueError(f"no lead time for device type {device_type!r}")
     low, high = LEAD_TIMES[device_type]

@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True)
 class Thresholds:
+    """When the health of a terminal is worth a suggestion: print-head wear, and how many faults of a kind
+    within `window`."""
+
     head_life_mm: int = 50_000_000  # a thermal head is typically rated for 50 km of paper
     head_warn_share: float = 0.8
     window: timedelta = timedelta(days=7)
@@ -22,6 +25,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Fault:
+    """A fault a terminal reported (an event of type fault)."""
+
     at: datetime
     code: str
     active: bool
@@ -30,6 +35,8 @@ class Fault:
 
 @dataclass(frozen=True)
 class Suggestion:
+    """Something Biz Support might act on (a repair, a part), and why."""
+
     kind: str
     reason: str
 
@@ -37,6 +44,8 @@ class Suggestion:
 def suggest(
     printed_mm: int | None, faults: list[Fault], now: datetime, limits: Thresholds = Thresholds()
 ) -> list[Suggestion]:
+    """What a terminal's health suggests at `now`: a worn print head from the paper printed, and printer
+    errors, low-battery alerts or crash reboots repeating within the window of `limits`."""
     out = []
     if printed_mm is not None and printed_mm >= limits.head_life_mm * limits.head_warn_share:
         share = printed_mm * 100 // limits.head_life_mm

@@ -21,6 +21,8 @@ from fleet.domain.warranty import Cause
 
 
 class State(StrEnum):
+    """The states of a repair ticket, from opened to closed (or referred, or cancelled)."""
+
     OPENED = "opened"
     AWAITING_SHIPMENT = "awaiting_shipment"
     IN_TRANSIT = "in_transit"
@@ -45,6 +47,8 @@ WITH_VENDOR = frozenset({State.RECEIVED, State.DIAGNOSING, State.QUOTED, State.R
 
 
 class Role(StrEnum):
+    """Who acts on a ticket: the merchant, Biz Support, or the service itself (RF1's automatic approval)."""
+
     MERCHANT = "merchant"
     BIZ_SUPPORT = "biz_support"
     SYSTEM = "system"  # the service itself: automatic approvals (RF1)
@@ -67,6 +71,8 @@ class TicketError(ValueError):
 
 @dataclass(frozen=True)
 class Request:
+    """A refund or replacement request on a ticket (RF1, RF3), with when it was made."""
+
     kind: str  # "refund" or "replacement" (RF3)
     made_at: datetime
     order_total: int = 0  # Rupiah, for a refund
@@ -75,6 +81,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Transition:
+    """One step of a ticket's history: the action, from and to which state, by whom, when, with what."""
+
     action: str
     source: State
     target: State
@@ -86,6 +94,9 @@ class Transition:
 
 @dataclass(frozen=True)
 class Ticket:
+    """A repair ticket as the rules see it: the device's type and ownership, its state, its due window,
+    the warranty decision, the quote, the evidence, the shipments and the requests."""
+
     device_type: str
     ownership: str
     state: State = State.OPENED

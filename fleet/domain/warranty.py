@@ -13,6 +13,8 @@ from enum import StrEnum
 
 
 class Cause(StrEnum):
+    """What damaged a device, as diagnosed; dropped, water and negligence are the owner's (W3)."""
+
     DEFECT = "defect"  # the device failed by itself
     WEAR = "wear"  # normal wear in use (a worn print head)
     DROPPED = "dropped"
@@ -24,6 +26,8 @@ NEGLIGENCE = frozenset({Cause.DROPPED, Cause.WATER, Cause.NEGLIGENCE})
 
 
 class Part(StrEnum):
+    """The part a repair needs; the charger cable and head and other accessories are never covered (W3)."""
+
     MAINBOARD = "mainboard"
     SCREEN = "screen"
     BATTERY = "battery"
@@ -50,6 +54,9 @@ class Terms:
 
 @dataclass(frozen=True)
 class WarrantyStatus:
+    """The warranty of a device on a day: covered or not, the rule that decided and why, the covered
+    period and the covered days left."""
+
     covered: bool
     rule: str  # the rule that decided: W1, W2, W3 or W4
     reason: str
@@ -76,6 +83,8 @@ def period(terms: Terms) -> tuple[str, date | None, date | None]:
 
 
 def warranty(terms: Terms | None, on: date, cause: Cause | None = None, part: Part | None = None) -> WarrantyStatus:
+    """The warranty of a device on the day `on` (W1-W4): not registered (W4); excluded by the damage's
+    `cause` or the `part` (W3); else covered within the invoice year (W1) or the rental period (W2)."""
     if terms is None:
         return WarrantyStatus(False, "W4", "not registered: only devices bought or rented from us are handled")
     rule, starts, expires = period(terms)
