@@ -2,9 +2,12 @@
 
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fleet_helpers import POSTGRES, admin_sql
 
 from tools import binaries
 
@@ -58,3 +61,17 @@ def firmware_mpy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tools import build_firmware
 
     return build_firmware.build(tmp_path_factory.mktemp("firmware") / "code")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each fleet test runs twice: on a SQLite file of its own, and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fleet.sqlite3'}"
+        return
+    name = f"fleet_test_{uuid.uuid4().hex[:12]}"
+    admin_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,14 +4,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from fleet import db
 from fleet.devices.models import Device, Merchant, Ownership
@@ -21,7 +19,9 @@ from tools import mosquitto
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
 
-def _admin(sql: str) -> None:
+def admin_sql(sql: str) -> None:
+    """Run `sql` on the PostgreSQL server as its admin (creating and dropping test databases)."""
+
     async def run() -> None:
         conn = await asyncpg.connect(f"{POSTGRES}/postgres")
         try:
@@ -30,19 +30,6 @@ def _admin(sql: str) -> None:
             await conn.close()
 
     asyncio.run(run())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'fleet.sqlite3'}"
-        return
-    name = f"fleet_test_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def register_terminals(merchant: Merchant | None, serials: Iterable[str], **fields: Any) -> None:

@@ -4,7 +4,6 @@ commands and CSV import, with RFC 9457 problem+json errors."""
 import asyncio
 
 from api_helpers import NOW, PASSWORD, fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.devices.models import Device, Merchant
 
@@ -15,7 +14,7 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def test_login_roles_and_problem_details(database_url):  # noqa: F811
+def test_login_roles_and_problem_details(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             bad = await client.post("/auth/token", data={"username": "support", "password": "wrong password"})
@@ -52,7 +51,7 @@ def test_login_roles_and_problem_details(database_url):  # noqa: F811
     run(body())
 
 
-def test_device_list_filters_and_detail(database_url):  # noqa: F811
+def test_device_list_filters_and_detail(database_url):
     async def body() -> None:
         async with fleet_api(database_url, clock=lambda: NOW) as (client, seed):
             support = await login(client, "support")
@@ -77,7 +76,7 @@ def test_device_list_filters_and_detail(database_url):  # noqa: F811
     run(body())
 
 
-def test_telemetry_is_downsampled_into_buckets(database_url):  # noqa: F811
+def test_telemetry_is_downsampled_into_buckets(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             support = await login(client, "support")
@@ -97,7 +96,7 @@ def test_telemetry_is_downsampled_into_buckets(database_url):  # noqa: F811
     run(body())
 
 
-def test_transactions_by_device_and_by_merchant(database_url):  # noqa: F811
+def test_transactions_by_device_and_by_merchant(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
             merchant = await login(client, "merchant_a")
@@ -111,7 +110,7 @@ def test_transactions_by_device_and_by_merchant(database_url):  # noqa: F811
     run(body())
 
 
-def test_commands_are_validated_queued_and_scoped_by_role(database_url):  # noqa: F811
+def test_commands_are_validated_queued_and_scoped_by_role(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             merchant = await login(client, "merchant_a")
@@ -145,7 +144,7 @@ TKM/C007,TKM-58,mpos,Merchant C,rented,,,2026-06-01,2026-05-01
 """
 
 
-def test_csv_import_registers_good_rows_and_reports_each_bad_one(database_url):  # noqa: F811
+def test_csv_import_registers_good_rows_and_reports_each_bad_one(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             support = await login(client, "support")
@@ -181,7 +180,7 @@ def test_csv_import_registers_good_rows_and_reports_each_bad_one(database_url): 
     run(body())
 
 
-def test_hostile_requests_get_clear_errors_are_counted_and_change_nothing(database_url):  # noqa: F811
+def test_hostile_requests_get_clear_errors_are_counted_and_change_nothing(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             support = await login(client, "support")
@@ -210,7 +209,7 @@ def test_hostile_requests_get_clear_errors_are_counted_and_change_nothing(databa
     run(body())
 
 
-def test_a_terminal_that_changes_hands_does_not_take_its_sales_with_it(database_url):  # noqa: F811
+def test_a_terminal_that_changes_hands_does_not_take_its_sales_with_it(database_url):
     """A terminal given back and handed to another merchant: the new merchant sees none of the previous
     owner's sales (not in the device's transactions, its detail, its orders, nor a pay link for them);
     the previous owner still has them in its own transactions."""

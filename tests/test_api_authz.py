@@ -9,7 +9,6 @@ import asyncio
 import re
 
 from api_helpers import PASSWORD, PASSWORD_HASH, fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.app import PUBLIC_ROUTES, api_routes, create_app
 from fleet.auth.models import User
@@ -117,7 +116,7 @@ def test_every_route_is_in_the_access_table_and_public_ones_are_declared():
     assert {r for r, kind in ACCESS.items() if kind == "public"} == set(PUBLIC_ROUTES)
 
 
-def test_merchant_a_never_reaches_merchant_b(database_url):  # noqa: F811
+def test_merchant_a_never_reaches_merchant_b(database_url):
     asyncio.run(_scenario(database_url))
 
 

@@ -8,7 +8,6 @@ import urllib.error
 import urllib.request
 
 from api_helpers import PASSWORD, fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.repairs.models import Ticket
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
@@ -18,7 +17,7 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def test_a_mixed_case_form_content_type_does_not_slip_a_nul_past_the_guard(database_url):  # noqa: F811
+def test_a_mixed_case_form_content_type_does_not_slip_a_nul_past_the_guard(database_url):
     """#22 finding 2: the NUL guard matched `application/x-www-form-urlencoded` case-sensitively while
     Starlette parses the form whatever its case: a ticket was stored with a raw NUL on SQLite, and on
     PostgreSQL an unauthenticated `POST /auth/token` with `username=admin1%00` answered 500."""
@@ -46,7 +45,7 @@ def test_a_mixed_case_form_content_type_does_not_slip_a_nul_past_the_guard(datab
     run(body())
 
 
-def test_the_public_check_refuses_a_blank_invoice_for_a_device_without_one(database_url):  # noqa: F811
+def test_the_public_check_refuses_a_blank_invoice_for_a_device_without_one(database_url):
     """#22 finding 3: a rented device imported without an invoice number answered the public check for
     an invoice of " ", so its serial alone was enough. A device with no invoice answers like an unknown
     serial (W4); the right pair still works."""
@@ -102,7 +101,7 @@ def test_the_public_check_limit_trusts_a_forwarded_address_only_from_a_trusted_p
             assert answers[:limit] == [404] * limit and answers[limit:] == [429, 429], answers
 
 
-def test_wrong_passwords_slow_down_the_account_until_even_the_right_one_waits(database_url):  # noqa: F811
+def test_wrong_passwords_slow_down_the_account_until_even_the_right_one_waits(database_url):
     """#22 finding 1: 40 wrong passwords in a row for one user were all answered 401, with no delay and no
     Retry-After, and the right password worked straight after. Now the account is refused with 429 and a
     Retry-After that grows after a few failures, its right password included; another account is not."""
@@ -134,7 +133,7 @@ def _logged_out(page) -> bool:  # type: ignore[no-untyped-def]
     return page.status_code == 303 and "/login" in page.headers["location"]
 
 
-def test_logout_revokes_every_token_of_the_user(database_url):  # noqa: F811
+def test_logout_revokes_every_token_of_the_user(database_url):
     """#22 finding 5: after logout the old session token kept working, as cookie and as bearer token,
     until it expired (8 h). Logging out (API or portal) now ends every session of that user at once."""
 
@@ -175,7 +174,7 @@ CSV_HEAD = "serial,model,device_type,merchant,ownership,invoice_number,invoice_d
 SETTLEMENT_HEAD = "charge_id,reference,rrn,amount,paid_at,terminal\n"
 
 
-def test_staff_inputs_that_answered_500_answer_a_clear_4xx_and_store_nothing(database_url):  # noqa: F811
+def test_staff_inputs_that_answered_500_answer_a_clear_4xx_and_store_nothing(database_url):
     """#22 finding 6: `POST /devices/import` with a bare CR in an unquoted field or a field over 131,072
     characters, and `POST /payments/reconciliations` with such a field, an amount of 10^30 or a date at
     the ends of the calendar, all answered 500."""
@@ -213,7 +212,7 @@ def test_staff_inputs_that_answered_500_answer_a_clear_4xx_and_store_nothing(dat
     run(body())
 
 
-def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):  # noqa: F811
+def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):
     """#22 finding 8: `"amount": "100"` (a string) was accepted; merchant names with a bidi override or a
     zero-width character, and spreadsheet formulas as names and models, were stored as sent."""
     from fleet.devices.models import Device, Merchant
@@ -260,7 +259,7 @@ def test_money_is_strictly_an_integer_and_names_are_clean_text(database_url):  #
     run(body())
 
 
-def test_nothing_is_keyed_by_the_service_secret_itself(database_url):  # noqa: F811
+def test_nothing_is_keyed_by_the_service_secret_itself(database_url):
     """#22 finding 9: the configured secret signed the login tokens itself (and keyed the OTP hashes too):
     each use now has a key of its own derived from it, so a token signed with the secret is refused."""
     from datetime import UTC, datetime
@@ -294,7 +293,7 @@ async def _portal_login(client, username: str) -> str:  # type: ignore[no-untype
     return inside[1]
 
 
-def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(database_url):  # noqa: F811
+def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(database_url):
     """#22 finding 7: any matching cookie/field pair passed the CSRF check (whoever can plant a cookie,
     e.g. from a sibling subdomain, could forge forms), and no cookie had the `__Host-` prefix."""
     import httpx
@@ -326,7 +325,7 @@ def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(databa
     run(body())
 
 
-def test_every_response_carries_security_headers_and_no_link_writes_the_page(database_url):  # noqa: F811
+def test_every_response_carries_security_headers_and_no_link_writes_the_page(database_url):
     """#22 finding 7: no response had security headers (CSP, X-Content-Type-Options, frame-ancestors);
     `?error=…` and `?notice=…` were shown as the page's message, so a link could make the portal say
     anything; `?status=418` set the ticket page's status."""
@@ -353,7 +352,7 @@ def test_every_response_carries_security_headers_and_no_link_writes_the_page(dat
     run(body())
 
 
-def test_a_password_change_ends_every_other_session(database_url):  # noqa: F811
+def test_a_password_change_ends_every_other_session(database_url):
     """#22 (revocable sessions): a changed password must end the sessions made with the old one; there
     was no way to change a password at all. The current password is asked again; the caller gets a fresh
     token, every older token of the user stops working, and the new password is the one that logs in."""

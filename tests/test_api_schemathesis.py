@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from fleet_server import FleetServer
 
 CSV = """serial,model,device_type,merchant,ownership,invoice_number,invoice_date,rental_start,rental_end
@@ -15,7 +14,7 @@ TKM-S002,TKM-80,printer,Toko Dua,rented,,,2026-06-01,2027-05-31
 """
 
 
-def test_generated_requests_find_no_server_error(database_url, tmp_path):  # noqa: F811
+def test_generated_requests_find_no_server_error(database_url, tmp_path):
     """#22: as an admin (every route) and as a merchant's user (the scoped and refused paths), no 5xx."""
     with FleetServer(tmp_path, database_url) as fleet:
         (tmp_path / "devices.csv").write_text(CSV)

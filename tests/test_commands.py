@@ -7,7 +7,6 @@ import os
 import signal
 from datetime import UTC, date, datetime, timedelta
 
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_ingest import wait_until
 
 from fleet import db
@@ -24,7 +23,7 @@ def copies(dev) -> int:  # type: ignore[no-untyped-def]
     return sum("SALINAN / COPY" in page.text for page in escpos_decode.split_receipts(terminal.printed(dev)))
 
 
-def test_commands_wait_for_the_terminal_are_acked_failed_expired_and_retried(database_url, tmp_path):  # noqa: F811
+def test_commands_wait_for_the_terminal_are_acked_failed_expired_and_retried(database_url, tmp_path):
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         asyncio.run(_scenario(database_url, broker, tmp_path))
 

@@ -9,7 +9,6 @@ import json
 import random
 
 import paho.mqtt.client as mqtt
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from fleet_server import FleetServer
 from paho.mqtt.enums import CallbackAPIVersion
 from test_ingest import expected_keys
@@ -43,7 +42,7 @@ def connect(port: int, user: str, password: str, client_id: str | None = None) -
     return client, result[0] if result else None
 
 
-def test_serve_with_mosquitto_config_credentials_workers_and_commands(database_url, tmp_path):  # noqa: F811
+def test_serve_with_mosquitto_config_credentials_workers_and_commands(database_url, tmp_path):
     port = mosquitto.free_port()
     fleet = FleetServer(tmp_path, database_url, f"mqtt://fleet:fleet-broker-pw@127.0.0.1:{port}", workers=2)
     (tmp_path / "devices.csv").write_text(CSV)

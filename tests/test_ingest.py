@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fleet_helpers import database_url, register_terminals  # noqa: F401  (fixture)
+from fleet_helpers import register_terminals
 
 from fleet import db
 from fleet.devices import importer
@@ -39,7 +39,7 @@ async def wait_until(predicate, timeout: float = 30) -> bool:  # type: ignore[no
     return bool(await predicate())
 
 
-def test_terminals_events_are_stored_exactly_once_and_devices_tracked(database_url, tmp_path):  # noqa: F811
+def test_terminals_events_are_stored_exactly_once_and_devices_tracked(database_url, tmp_path):
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         asyncio.run(_scenario(database_url, broker, tmp_path))
 

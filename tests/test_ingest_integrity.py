@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 from api_helpers import PASSWORD, PASSWORD_HASH, SECRET
-from fleet_helpers import database_url, register_terminals, start_worker  # noqa: F401  (fixture)
+from fleet_helpers import register_terminals, start_worker
 from tortoise import connections
 
 from fleet import db
@@ -67,7 +67,7 @@ async def _prepare(url: str) -> None:
         await db.disconnect()
 
 
-def test_poison_messages_are_quarantined_and_every_other_sale_is_stored(database_url, tmp_path):  # noqa: F811
+def test_poison_messages_are_quarantined_and_every_other_sale_is_stored(database_url, tmp_path):
     """#15 findings 1 (lone surrogate, NUL: the worker died for good), 2 (deep nesting: 500 for good), 9
     (a second body for a stored key, silently dropped) and a message only the database refuses."""
     asyncio.run(_prepare(database_url))
@@ -138,7 +138,7 @@ async def _check(url: str, keys: set[str], started: float) -> None:
         await db.disconnect()
 
 
-def test_presence_is_applied_by_terminal_time_and_needs_the_terminal_heard(database_url, tmp_path):  # noqa: F811
+def test_presence_is_applied_by_terminal_time_and_needs_the_terminal_heard(database_url, tmp_path):
     """#15 finding 8: state was applied in arrival order, so after a broker restart a queued `online` arriving
     after the retained `offline` won; and a terminal silent for minutes stayed Online."""
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
@@ -268,7 +268,7 @@ def test_sigkill_of_the_ingest_worker_under_the_default_serve_loses_no_sale(tmp_
         assert health["ingest"]["workers"][0]["restarts"] == 1
 
 
-def test_a_redelivery_in_a_later_batch_is_a_duplicate_and_a_second_body_a_conflict(database_url):  # noqa: F811
+def test_a_redelivery_in_a_later_batch_is_a_duplicate_and_a_second_body_a_conflict(database_url):
     """#15 finding 9 across batches: the stored row is read back and compared (its time and JSON as the
     database returns them), so a broker's redelivery is never taken for a conflict, nor a conflict dropped."""
     from fleet.ingest.worker import IngestWorker, Received

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fleet_helpers import database_url, register_terminals, start_worker  # noqa: F401  (fixture)
+from fleet_helpers import register_terminals, start_worker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -134,7 +134,7 @@ def accepted(kind: str, payload: bytes) -> dict[str, Any] | None:
         return None
 
 
-def test_generated_hostile_payloads_never_stop_ingest_nor_get_stored(database_url, tmp_path):  # noqa: F811
+def test_generated_hostile_payloads_never_stop_ingest_nor_get_stored(database_url, tmp_path):
     asyncio.run(_prepare(database_url))
     loop = asyncio.new_event_loop()
     loop.run_until_complete(db.connect(database_url, shared=True))

@@ -4,7 +4,7 @@ import asyncio
 import signal
 import threading
 
-from fleet_helpers import database_url, quarantined, start_worker, stored_keys  # noqa: F401  (fixture)
+from fleet_helpers import quarantined, start_worker, stored_keys
 
 from fleet import db
 from fleet.ingest.models import Event
@@ -39,7 +39,7 @@ def publish_events(port: int, count: int, serials: int = 20) -> set[str]:
     return keys
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(database_url, tmp_path):  # noqa: F811
+def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(database_url, tmp_path):
     asyncio.run(db.migrate(database_url))
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         worker = start_worker(database_url, broker, "7")
@@ -74,7 +74,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(databa
         assert asyncio.run(quarantined(database_url)) == 0
 
 
-def test_two_workers_on_a_shared_subscription_split_the_load_and_store_each_once(database_url, tmp_path):  # noqa: F811
+def test_two_workers_on_a_shared_subscription_split_the_load_and_store_each_once(database_url, tmp_path):
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         asyncio.run(_two_workers(database_url, broker))
 

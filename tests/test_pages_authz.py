@@ -8,7 +8,6 @@ import re
 
 import httpx
 from api_helpers import PASSWORD, fleet_api
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.app import api_routes, create_app
 from fleet.commands.models import Command
@@ -72,7 +71,7 @@ async def browser_login(client: httpx.AsyncClient, username: str) -> str:
     return inside.group(1)
 
 
-def test_pages_refuse_what_the_api_refuses(database_url):  # noqa: F811
+def test_pages_refuse_what_the_api_refuses(database_url):
     asyncio.run(_scenario(database_url))
 
 
@@ -136,7 +135,7 @@ async def _scenario(url: str) -> None:
             assert lock.status_code == 403  # a merchant may not lock, as in the API
 
 
-def test_the_dashboard_counts_the_whole_fleet_from_each_devices_latest_heartbeat(database_url):  # noqa: F811
+def test_the_dashboard_counts_the_whole_fleet_from_each_devices_latest_heartbeat(database_url):
     asyncio.run(_dashboard(database_url))
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from api_helpers import fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from gateway_helpers import API_KEY, SECRET, Gateway
 
 from fleet.devices.models import Merchant
@@ -18,13 +17,13 @@ from fleet.payments.models import Charge
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-def test_paylater_offer_otp_and_charge(database_url):  # noqa: F811
+def test_paylater_offer_otp_and_charge(database_url):
     with Gateway("http://127.0.0.1:9/unused") as gateway:
         acquirer = SandboxGateway(gateway.url, API_KEY, SECRET)
         asyncio.run(_scenario(database_url, acquirer, gateway.url))
 
 
-def test_the_deadline_is_the_merchants_own_auto_cancel_window(database_url):  # noqa: F811
+def test_the_deadline_is_the_merchants_own_auto_cancel_window(database_url):
     """P4: "the deadline to pay follows the auto-cancel window set in TokoAdmin": the merchant sets it
     (PATCH /merchants/{id}, its own only, within bounds) and the next offer's deadline follows it."""
     with Gateway("http://127.0.0.1:9/unused") as gateway:

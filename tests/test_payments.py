@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from api_helpers import fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from gateway_helpers import API_KEY, Gateway
 from gateway_helpers import SECRET as GATEWAY_SECRET
 from test_repair_flow import Clock
@@ -52,7 +51,7 @@ async def pending_charge(serial: str, receipt: str, amount: int, state: str = "w
     )
 
 
-def test_webhooks_are_verified_counted_and_idempotent(database_url):  # noqa: F811
+def test_webhooks_are_verified_counted_and_idempotent(database_url):
     async def body() -> None:
         async with fleet_api(database_url, Clock(NOW), ACQUIRER) as (client, _seed):
             charge = await pending_charge("TKM-A000", "V00-000010", 27_750)
@@ -108,7 +107,7 @@ def test_webhooks_are_verified_counted_and_idempotent(database_url):  # noqa: F8
     asyncio.run(body())
 
 
-def test_a_payment_after_the_cashier_cancelled_is_a_fix_payment_case_resolved_by_a_replacement(database_url):  # noqa: F811
+def test_a_payment_after_the_cashier_cancelled_is_a_fix_payment_case_resolved_by_a_replacement(database_url):
     async def body() -> None:
         async with fleet_api(database_url, Clock(NOW), ACQUIRER) as (client, _seed):
             await Event.create(
@@ -152,7 +151,7 @@ def test_a_payment_after_the_cashier_cancelled_is_a_fix_payment_case_resolved_by
     asyncio.run(body())
 
 
-def test_the_payments_follower_goes_on_from_where_it_was_after_a_restart(database_url):  # noqa: F811
+def test_the_payments_follower_goes_on_from_where_it_was_after_a_restart(database_url):
     """A cashier's pay-link request (P1-P2) is acted on once: a restarted service reads on from its cursor
     in the database, and does not text the customer again (even when that link has since expired)."""
     phone = "+6281234567801"

@@ -6,7 +6,6 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from api_helpers import fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 
 from fleet.ingest.models import Event
 from fleet.payments.models import FixPaymentCase
@@ -59,7 +58,7 @@ def generate_day(rng: random.Random) -> tuple[list[Event], list[dict], dict[str,
     return events, rows, expected, unsettled
 
 
-def test_a_day_of_10000_with_injected_mismatches_finds_exactly_those(database_url):  # noqa: F811
+def test_a_day_of_10000_with_injected_mismatches_finds_exactly_those(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (client, _seed):
             events, rows, expected, unsettled = generate_day(random.Random(7))

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from api_helpers import fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_repair_flow import Clock
 
 from fleet.devices.models import Device
@@ -51,7 +50,7 @@ async def order(serial: str, receipt: str, seq: int, status: str = "paid", paid:
     )
 
 
-def test_refund_rules_balance_complaints_rejections_and_automatic_approval(database_url, smtp):  # noqa: F811
+def test_refund_rules_balance_complaints_rejections_and_automatic_approval(database_url, smtp):
     async def body() -> None:
         clock = Clock(datetime(2026, 12, 23, 10, tzinfo=UTC))  # a Wednesday before Christmas
         async with fleet_api(database_url, clock) as (client, seed):

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import httpx
 from api_helpers import PASSWORD_HASH, SECRET, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_ingest import expected_keys, wait_until
 
 from fleet import db
@@ -38,7 +37,7 @@ class Clock:
         return self.now
 
 
-def test_printer_faults_to_a_closed_repair_across_christmas(database_url, tmp_path):  # noqa: F811
+def test_printer_faults_to_a_closed_repair_across_christmas(database_url, tmp_path):
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:
         asyncio.run(_scenario(database_url, broker, tmp_path))
 

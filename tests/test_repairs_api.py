@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, date, datetime
 
 from api_helpers import fleet_api, login
-from fleet_helpers import database_url  # noqa: F401  (fixture)
 from test_repair_flow import Clock
 
 from fleet.commands.models import Command
@@ -15,7 +14,7 @@ from fleet.repairs import service as repairs
 from fleet.repairs.models import Ticket, TicketTransition
 
 
-def test_public_warranty_check_needs_the_invoice_and_is_rate_limited(database_url):  # noqa: F811
+def test_public_warranty_check_needs_the_invoice_and_is_rate_limited(database_url):
     async def body() -> None:
         clock = Clock(datetime(2026, 11, 20, 9, tzinfo=UTC))
         async with fleet_api(database_url, clock) as (client, _seed):
@@ -54,7 +53,7 @@ def test_public_warranty_check_needs_the_invoice_and_is_rate_limited(database_ur
     asyncio.run(body())
 
 
-def test_rental_locks_follow_the_rental_and_reach_the_terminal_as_commands(database_url):  # noqa: F811
+def test_rental_locks_follow_the_rental_and_reach_the_terminal_as_commands(database_url):
     async def body() -> None:
         async with fleet_api(database_url) as (_client, _seed):
             device = await Device.get(serial="TKM-A001")  # rented 2026-06-01 .. 2027-05-31
@@ -75,7 +74,7 @@ def test_rental_locks_follow_the_rental_and_reach_the_terminal_as_commands(datab
     asyncio.run(body())
 
 
-def test_rf1_unanswered_refund_request_is_approved_after_three_working_days(database_url):  # noqa: F811
+def test_rf1_unanswered_refund_request_is_approved_after_three_working_days(database_url):
     async def body() -> None:
         clock = Clock(datetime(2026, 12, 21, 9, tzinfo=UTC))
         async with fleet_api(database_url, clock) as (client, seed):
@@ -109,7 +108,7 @@ def test_rf1_unanswered_refund_request_is_approved_after_three_working_days(data
     asyncio.run(body())
 
 
-def test_replacement_inherits_the_terms_and_stale_updates_are_refused(database_url):  # noqa: F811
+def test_replacement_inherits_the_terms_and_stale_updates_are_refused(database_url):
     async def body() -> None:
         clock = Clock(datetime(2026, 11, 23, 9, tzinfo=UTC))
         async with fleet_api(database_url, clock) as (client, seed):
