@@ -159,7 +159,7 @@ def _import_devices(path: Path, dry_run: bool) -> int:
 def _create_user(username: str, role: str, merchant: str | None) -> int:
     from fleet.api.problems import Problem
     from fleet.auth.models import Role
-    from fleet.auth.routes import create_user
+    from fleet.auth.service import create_user
     from fleet.devices.models import Merchant
 
     password = os.environ.get("FLEET_NEW_USER_PASSWORD") or getpass.getpass(f"password for {username}: ")

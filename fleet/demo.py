@@ -32,7 +32,7 @@ from tqdm import tqdm
 from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role
-from fleet.auth.routes import create_user
+from fleet.auth.service import create_user
 from fleet.broker import port_or_free
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.ingest.models import Event

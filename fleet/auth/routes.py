@@ -14,8 +14,8 @@ from fleet.api.ratelimit import client_address
 from fleet.auth import passwords, tokens
 from fleet.auth.deps import Admin, Caller, authenticate, revoke_tokens
 from fleet.auth.models import Role, User
+from fleet.auth.service import create_user
 from fleet.auth.throttle import TooManyLogins
-from fleet.devices.models import Merchant
 
 router = APIRouter(tags=["auth"])
 
@@ -111,20 +111,6 @@ async def change_password(request: Request, body: PasswordIn, who: Caller) -> To
 @router.get("/auth/me", response_model=UserOut)
 async def me(who: Caller) -> UserOut:
     return user_out(await User.get(id=who.user_id))
-
-
-async def create_user(username: str, password: str, role: Role, merchant_id: int | None) -> User:
-    """The one way users are made (API and CLI): a merchant user is bound to exactly one merchant."""
-    if role is Role.MERCHANT:
-        if merchant_id is None or not await Merchant.exists(id=merchant_id):
-            raise Problem(422, "a merchant user needs an existing merchant_id", type_="bad-user")
-    elif merchant_id is not None:
-        raise Problem(422, "only merchant users belong to a merchant", type_="bad-user")
-    if await User.exists(username=username):
-        raise Problem(409, f"user {username!r} exists", type_="conflict")
-    return await User.create(
-        username=username, password_hash=passwords.hash_password(password), role=role, merchant_id=merchant_id
-    )
 
 
 @router.post("/users", response_model=UserOut, status_code=201)

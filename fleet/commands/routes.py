@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, visible_device
 from fleet.commands import service
 from fleet.commands.models import Command
-from fleet.devices.routes import Limit, Offset, Serial
 
 router = APIRouter(tags=["commands"])
 

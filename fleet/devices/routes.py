@@ -3,26 +3,24 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
 from fleet import mosquitto_config
 from fleet.api.inputs import Name
+from fleet.api.params import Limit, MerchantId, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer, presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater
-from fleet.ingest.models import Event, TelemetrySample
+from fleet.ingest.models import TelemetrySample
+from fleet.ingest.schemas import EventOut, event_out
 
 router = APIRouter(tags=["devices"])
 
-Serial = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")]
-MerchantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
 
 
@@ -72,18 +70,6 @@ class DeviceOut(BaseModel):
 class DevicePage(BaseModel):
     total: int
     items: list[DeviceOut]
-
-
-class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    key: str
-    serial: str
-    seq: int
-    type: str
-    device_time: datetime
-    received_at: datetime
-    data: dict[str, Any]
 
 
 class DeviceDetail(DeviceOut):
@@ -141,10 +127,6 @@ def device_out(d: Device, now: datetime) -> dict[str, Any]:
         "capabilities": list(d.capabilities or []),
         "has_credentials": d.mqtt_password_hash is not None,
     }
-
-
-def event_out(e: Event) -> EventOut:
-    return EventOut.model_validate(e)
 
 
 @router.get("/devices", response_model=DevicePage)

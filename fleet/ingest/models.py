@@ -3,6 +3,9 @@
 from tortoise import fields
 from tortoise.models import Model
 
+# The business events that are money changing hands (or not): what a merchant calls transactions.
+TRANSACTION_TYPES = ("sale", "void", "refund", "payment")
+
 
 class Event(Model):
     id = fields.BigIntField(primary_key=True)

@@ -8,17 +8,16 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from tortoise.queryset import QuerySet
 
+from fleet.api.params import Limit, MerchantId, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
-from fleet.devices.routes import EventOut, Limit, MerchantId, Offset, Serial, event_out
 from fleet.ingest import downsample, quarantine
-from fleet.ingest.models import Event, QuarantinedMessage, TelemetrySample
+from fleet.ingest.models import TRANSACTION_TYPES, Event, QuarantinedMessage, TelemetrySample
+from fleet.ingest.schemas import EventOut, event_out
 from fleet.ingest.worker import TELEMETRY_COLUMNS
 
 router = APIRouter(tags=["telemetry and transactions"])
 
-# The business events that are money changing hands (or not): what a merchant calls transactions.
-TRANSACTION_TYPES = ("sale", "void", "refund", "payment")
 MAX_RAW_SAMPLES = 200_000  # a range holding more is refused: ask for a shorter one
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)

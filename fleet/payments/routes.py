@@ -7,10 +7,10 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.inputs import FIRST_DAY, LAST_DAY, Money, PositiveMoney
+from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_merchant
 from fleet.devices.models import Device
-from fleet.devices.routes import Limit, Offset, Serial
 from fleet.payments import paylater, paylinks, refunds, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
 from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation, RefundRequest

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_ticket
 from fleet.devices.models import Device
-from fleet.devices.routes import Limit, Offset, Serial
 from fleet.domain import sla, tickets
 from fleet.repairs import service
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition

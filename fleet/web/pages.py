@@ -24,8 +24,7 @@ from fleet.devices import presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
 from fleet.ingest import downsample, quarantine
-from fleet.ingest.models import QuarantinedMessage, TelemetrySample
-from fleet.ingest.routes import TRANSACTION_TYPES
+from fleet.ingest.models import TRANSACTION_TYPES, QuarantinedMessage, TelemetrySample
 from fleet.payments import paylinks
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
