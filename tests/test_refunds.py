@@ -109,9 +109,11 @@ def test_refund_rules_balance_complaints_rejections_and_automatic_approval(datab
             # RF1: unanswered for 3 working days, approved by the system (RF5 still applies: Rp 80.000 of
             # the Rp 50.000 left is refused; the replacement goes through).
             # (the two seeded requests of 20 November are long overdue: they go first)
-            assert await refunds.auto_approve(datetime(2026, 12, 29, 23, tzinfo=UTC)) == 2
-            assert await refunds.auto_approve(datetime(2026, 12, 29, 23, tzinfo=UTC)) == 0
-            assert await refunds.auto_approve(datetime(2026, 12, 30, 8, tzinfo=UTC)) == 2
+            # Due Tuesday 29 December in the merchant's zone (WIB): Tuesday 23:30 WIB is in time, Wednesday
+            # 00:30 WIB (Tuesday 17:30 UTC) is not.
+            assert await refunds.auto_approve(datetime(2026, 12, 29, 16, 30, tzinfo=UTC)) == 2
+            assert await refunds.auto_approve(datetime(2026, 12, 29, 16, 30, tzinfo=UTC)) == 0
+            assert await refunds.auto_approve(datetime(2026, 12, 29, 17, 30, tzinfo=UTC)) == 2
             states = {
                 r["receipt"]: (r["status"], r["answered_by"])
                 for r in (await client.get("/refunds", headers=merchant)).json()

@@ -98,8 +98,9 @@ def test_rf1_unanswered_refund_request_is_approved_after_three_working_days(data
             assert [t["id"] for t in late] == [seed.tickets["A"]] and late[0]["due_latest"] == "2026-12-28"
             on_time = (await client.get("/tickets?overdue=false", headers=support)).json()
             assert seed.tickets["A"] not in [t["id"] for t in on_time]
-            assert await repairs.auto_approve(datetime(2026, 12, 29, 20, tzinfo=UTC)) == 0  # Thu, Mon, Tue
-            assert await repairs.auto_approve(datetime(2026, 12, 30, 8, tzinfo=UTC)) == 1
+            # Thu, Mon, Tue in the merchant's zone (WIB): Tuesday 23:30 WIB is in time, Wednesday 00:30 is not.
+            assert await repairs.auto_approve(datetime(2026, 12, 29, 16, 30, tzinfo=UTC)) == 0
+            assert await repairs.auto_approve(datetime(2026, 12, 29, 17, 30, tzinfo=UTC)) == 1
             ticket = await Ticket.get(id=seed.tickets["A"])
             assert ticket.state == "refunded" and ticket.detail["refund_amount"] == 3_155_000  # RF3
             last = await TicketTransition.filter(ticket_id=ticket.id).order_by("-id").first()

@@ -108,9 +108,12 @@ def test_rf1_rf3_a_refund_request_unanswered_for_three_working_days_is_approved_
     t = run(new(), *HAPPY[:5])
     made = datetime(2026, 12, 23, 15, tzinfo=UTC)  # a Wednesday before Christmas
     t, _ = tickets.apply(t, "request", M, "merchant", made, CAL, GOOD["request"])
-    assert t.request is not None and tickets.answer_due(t.request, CAL) == datetime(2026, 12, 29).date()
-    assert not tickets.request_overdue(t, datetime(2026, 12, 29, 23, tzinfo=UTC), CAL)  # Thu 24, Mon 28, Tue 29
-    assert tickets.request_overdue(t, datetime(2026, 12, 30, 0, 1, tzinfo=UTC), CAL)
+    assert (
+        t.request is not None and tickets.answer_due(t.request, CAL, t.merchant_zone) == datetime(2026, 12, 29).date()
+    )
+    # Thu 24, Mon 28, Tue 29, in the merchant's zone (WIB): Tuesday 23:59 WIB is in time, Wednesday 00:00 not
+    assert not tickets.request_overdue(t, datetime(2026, 12, 29, 16, 59, tzinfo=UTC), CAL)
+    assert tickets.request_overdue(t, datetime(2026, 12, 29, 17, 0, tzinfo=UTC), CAL)
     t = run(t, ("approve_request", S))
     assert t.state is State.REFUNDED and t.refund_amount == 2_450_000  # RF3: shipping excluded
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from fleet.domain import paylater
+from fleet.domain import calendar, paylater
 
 
 class Ownership(StrEnum):
@@ -29,6 +29,8 @@ class Merchant(Model):
     # The merchant's auto-cancel window in minutes, from its settings: a PayLater customer must pay within
     # it (P4). Bounds: fleet.domain.paylater.auto_cancel.
     auto_cancel_minutes = fields.IntField(default=paylater.AUTO_CANCEL_DEFAULT)
+    # The merchant's time zone (one of fleet.domain.calendar.ZONES): the days of its rules (RF1) are its own.
+    time_zone = fields.CharField(max_length=32, default=calendar.DEFAULT_ZONE)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,7 @@
 """Devices, merchants, unregistered sightings and bulk import."""
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,15 +23,24 @@ router = APIRouter(tags=["devices"])
 
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
 
+# Indonesia's zones (fleet.domain.calendar.ZONES): WIB, WITA, WIT.
+TimeZone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+
 
 class MerchantOut(BaseModel):
     id: int
     name: str
     auto_cancel_minutes: int  # P4: a PayLater customer pays within this window
+    time_zone: str
 
     @classmethod
     def of(cls, merchant: Merchant) -> "MerchantOut":
-        return cls(id=merchant.id, name=merchant.name, auto_cancel_minutes=merchant.auto_cancel_minutes)
+        return cls(
+            id=merchant.id,
+            name=merchant.name,
+            auto_cancel_minutes=merchant.auto_cancel_minutes,
+            time_zone=merchant.time_zone,
+        )
 
 
 class MerchantIn(BaseModel):
@@ -45,7 +54,8 @@ class MerchantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_cancel_minutes: int = Field(ge=paylater.AUTO_CANCEL_LEAST, le=paylater.AUTO_CANCEL_MOST)
+    auto_cancel_minutes: int | None = Field(default=None, ge=paylater.AUTO_CANCEL_LEAST, le=paylater.AUTO_CANCEL_MOST)
+    time_zone: TimeZone | None = Field(default=None, description="the zone whose days count for its rules (RF1)")
 
 
 class DeviceOut(BaseModel):
@@ -233,10 +243,14 @@ async def merchant_detail(merchant_id: MerchantId, who: Caller) -> MerchantOut:
 
 @router.patch("/merchants/{merchant_id}", response_model=MerchantOut)
 async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who: Caller) -> MerchantOut:
-    """The merchant's own settings (its user, or staff): the auto-cancel window PayLater follows (P4)."""
+    """The merchant's own settings (its user, or staff): the auto-cancel window PayLater follows (P4) and
+    its time zone (WIB, WITA or WIT: the days of its rules). Fields left out stay as they are."""
     merchant = await visible_merchant(who, merchant_id)
-    merchant.auto_cancel_minutes = body.auto_cancel_minutes
-    await merchant.save(update_fields=["auto_cancel_minutes"])
+    changed = body.model_dump(exclude_none=True)
+    for name, value in changed.items():
+        setattr(merchant, name, value)
+    if changed:
+        await merchant.save(update_fields=list(changed))
     return MerchantOut.of(merchant)
 
 

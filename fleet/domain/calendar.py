@@ -2,10 +2,28 @@
 
 Rules take a `WorkingCalendar`; `indonesia(years)` builds one from the maintained `holidays` package,
 never from a hand-kept list.
+
+A day in a rule is a local day: the date of a moment in the zone that applies (the merchant's for what the
+merchant does, RF1; the service office's for what Biz Support does, S1), never its UTC date. Indonesia
+has three zones; `local_day` is the one place a moment becomes a day.
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Indonesia's time zones and what Indonesians call them.
+ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+DEFAULT_ZONE = "Asia/Jakarta"
+OFFICE_ZONE = "Asia/Jakarta"  # Biz Support's service office, where repairs are received (S1)
+EASTERNMOST_ZONE = "Asia/Jayapura"  # the first to start a new day
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    """The date of `moment` (timezone-aware) in `zone` (one of ZONES)."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a time zone has no local day")
+    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 class WorkingCalendar:

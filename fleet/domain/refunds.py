@@ -10,7 +10,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from fleet.domain.calendar import WorkingCalendar
+from fleet.domain.calendar import WorkingCalendar, local_day
 
 ANSWER_DAYS = 3
 KINDS = ("refund", "return", "complaint")
@@ -49,15 +49,16 @@ def amounts(kind: str, solution: str | None, paid: int, shipping: int) -> Amount
     return Amounts(paid, False)
 
 
-def answer_due(made_at: datetime, calendar: WorkingCalendar) -> date:
-    """RF1: the last day to answer: the 3rd working day after the request."""
-    return calendar.add_working_days(made_at.date(), ANSWER_DAYS)
+def answer_due(made_at: datetime, calendar: WorkingCalendar, zone: str) -> date:
+    """RF1: the last day to answer: the 3rd working day after the day the request was made, in the
+    merchant's `zone`."""
+    return calendar.add_working_days(local_day(made_at, zone), ANSWER_DAYS)
 
 
-def overdue(made_at: datetime, now: datetime, calendar: WorkingCalendar) -> bool:
-    """RF1: whether the request made at `made_at` is past its answer day at `now` (then it is approved
-    automatically)."""
-    return now.date() > answer_due(made_at, calendar)
+def overdue(made_at: datetime, now: datetime, calendar: WorkingCalendar, zone: str) -> bool:
+    """RF1: whether the request made at `made_at` is past its answer day at `now`, both days in the
+    merchant's `zone` (then it is approved automatically)."""
+    return local_day(now, zone) > answer_due(made_at, calendar, zone)
 
 
 def payable(balance: int, refund: int) -> bool:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fleet.domain import shipping, sla
-from fleet.domain.calendar import WorkingCalendar
+from fleet.domain.calendar import OFFICE_ZONE, WorkingCalendar, local_day
 from fleet.domain.warranty import Cause
 
 
@@ -117,6 +117,8 @@ class Ticket:
     refund_amount: int | None = None
     referral: dict[str, str] | None = None
     finished_on: date | None = None  # repaired, replaced, refunded or returned unrepaired
+    merchant_zone: str = OFFICE_ZONE  # the merchant's time zone: its requests' days (RF1)
+    office_zone: str = OFFICE_ZONE  # the service office's: the days a repair is received and finished (S1)
 
 
 # action → (states it is allowed in, roles allowed to do it)
@@ -256,10 +258,11 @@ def _with_leg(t: Ticket, leg: str, shipment: shipping.Shipment) -> Ticket:
 
 
 def _receive(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
-    window = sla.repair_window(t.device_type, at.date(), cal)
+    received = local_day(at, t.office_zone)  # S1 counts from the day the office receives it
+    window = sla.repair_window(t.device_type, received, cal)
     d.update(due_earliest=str(window.earliest), due_latest=str(window.latest))
     return replace(
-        t, state=State.RECEIVED, received_on=at.date(), due_earliest=window.earliest, due_latest=window.latest
+        t, state=State.RECEIVED, received_on=received, due_earliest=window.earliest, due_latest=window.latest
     )
 
 
@@ -289,7 +292,7 @@ def _accept_quote(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: 
 
 
 def _decline_quote(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
-    return replace(t, state=State.RETURNED_UNREPAIRED, dispute_open=False, finished_on=at.date())
+    return replace(t, state=State.RETURNED_UNREPAIRED, dispute_open=False, finished_on=local_day(at, t.office_zone))
 
 
 def _dispute(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
@@ -339,7 +342,9 @@ def _approve_request(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, 
     if request.kind == "refund":
         amount = request.order_total - request.shipping  # RF3: the order total excluding shipping
         d["refund_amount"] = amount
-        return replace(t, state=State.REFUNDED, request=None, refund_amount=amount, finished_on=at.date())
+        return replace(
+            t, state=State.REFUNDED, request=None, refund_amount=amount, finished_on=local_day(at, t.office_zone)
+        )
     return replace(t, request=None, replacement_approved=True)
 
 
@@ -359,17 +364,17 @@ def _parts_arrived(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d:
 
 
 def _repaired(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
-    return replace(t, state=State.REPAIRED, finished_on=at.date())
+    return replace(t, state=State.REPAIRED, finished_on=local_day(at, t.office_zone))
 
 
 def _replace(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
     serial = _need(d, "new_serial", str).strip().upper()
     d["new_serial"] = serial
-    return replace(t, state=State.REPLACED, replacement_serial=serial, finished_on=at.date())
+    return replace(t, state=State.REPLACED, replacement_serial=serial, finished_on=local_day(at, t.office_zone))
 
 
 def _return_unrepaired(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
-    return replace(t, state=State.RETURNED_UNREPAIRED, dispute_open=False, finished_on=at.date())
+    return replace(t, state=State.RETURNED_UNREPAIRED, dispute_open=False, finished_on=local_day(at, t.office_zone))
 
 
 def _ship_return(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
@@ -416,9 +421,10 @@ _ACT = {
 assert set(_ACT) == set(ACTIONS)
 
 
-def answer_due(request: Request, calendar: WorkingCalendar) -> date:
-    """RF1: the last day to answer a request: the 3rd working day after the day it was made."""
-    return calendar.add_working_days(request.made_at.date(), REQUEST_ANSWER_DAYS)
+def answer_due(request: Request, calendar: WorkingCalendar, zone: str) -> date:
+    """RF1: the last day to answer a request: the 3rd working day after the day it was made, in the
+    merchant's `zone`."""
+    return calendar.add_working_days(local_day(request.made_at, zone), REQUEST_ANSWER_DAYS)
 
 
 def request_overdue(ticket: Ticket, now: datetime, calendar: WorkingCalendar) -> bool:
@@ -426,7 +432,8 @@ def request_overdue(ticket: Ticket, now: datetime, calendar: WorkingCalendar) ->
     request = ticket.request
     if request is None or ticket.state not in ACTIONS["approve_request"][0]:
         return False
-    return now.date() > answer_due(request, calendar)
+    zone = ticket.merchant_zone
+    return local_day(now, zone) > answer_due(request, calendar, zone)
 
 
 def sla_overdue(ticket: Ticket, today: date) -> bool:

@@ -7,7 +7,9 @@ from tortoise.transactions import in_transaction
 
 from fleet.api.problems import Problem
 from fleet.devices.models import Device
+from fleet.devices.service import merchant_zone
 from fleet.domain import refunds
+from fleet.domain.calendar import EASTERNMOST_ZONE, local_day
 from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import BalanceEntry, RefundRequest
@@ -55,7 +57,7 @@ async def create(
         customer_email=email,
         customer_phone=phone,
         made_at=now,
-        answer_due=refunds.answer_due(now, calendar_for(now.date())),
+        answer_due=refunds.answer_due(now, calendar_for(now.date()), await merchant_zone(device.merchant_id)),  # type: ignore[attr-defined]
     )
 
 
@@ -110,7 +112,10 @@ async def reject(
 async def auto_approve(now: datetime, acquirer: Acquirer | None = None) -> int:
     """RF1: requests unanswered for 3 working days are approved (RF5 still applies to refunds)."""
     done = 0
-    for request in await RefundRequest.filter(status="pending", answer_due__lt=now.date()):
+    # Past its answer day in the merchant's own zone; no zone's day is later than the easternmost one's.
+    for request in await RefundRequest.filter(status="pending", answer_due__lt=local_day(now, EASTERNMOST_ZONE)):
+        if local_day(now, await merchant_zone(request.merchant_id)) <= request.answer_due:  # type: ignore[attr-defined]
+            continue
         await approve(request, "system (RF1: 3 working days unanswered)", now, acquirer)
         done += 1
     return done

@@ -69,10 +69,13 @@ async def _run(args: argparse.Namespace, now: datetime) -> int:
 async def _dispatch(args: argparse.Namespace, now: datetime) -> int:
     if args.command == "warranty":
         device = await Device.get_or_none(serial=args.serial.upper())
-        _print(vars(service.warranty_of(device, args.on or now.date(), args.cause, args.part)))
+        _print(
+            vars(service.warranty_of(device, args.on or await service.device_day(device, now), args.cause, args.part))
+        )
         return 0
     if args.command == "rental":
-        _print(vars(service.rental_of(await _device(args.serial), args.on or now.date())))
+        device = await _device(args.serial)
+        _print(vars(service.rental_of(device, args.on or await service.device_day(device, now))))
         return 0
     if args.command == "sla":
         window = sla.repair_window(args.device_type, args.received, service.calendar_for(args.received))
@@ -92,7 +95,7 @@ async def _ticket(args: argparse.Namespace, now: datetime) -> int:
         if args.state:
             query = query.filter(state=args.state)
         for row in await query.order_by("due_latest", "id"):
-            late = tickets.sla_overdue(service.to_domain(row, row.device), now.date())
+            late = tickets.sla_overdue(service.to_domain(row, row.device), service.office_day(now))
             if args.overdue and not late:
                 continue
             due = f"due {row.due_earliest}..{row.due_latest}" if row.due_latest else "not received"

@@ -168,7 +168,7 @@ async def device_warranty(
 ) -> WarrantyOut:
     """Warranty on a date (default today), optionally for a damage cause and a part (W1-W3)."""
     device = await visible_device(who, serial)
-    day = on or _now(request).date()
+    day = on or await service.device_day(device, _now(request))
     status = service.warranty_of(device, day, cause, part)
     return WarrantyOut(serial=serial, on=day, **vars(status))
 
@@ -176,7 +176,7 @@ async def device_warranty(
 @router.get("/devices/{serial}/rental", response_model=RentalOut)
 async def device_rental(request: Request, serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
     device = await visible_device(who, serial)
-    day = on or _now(request).date()
+    day = on or await service.device_day(device, _now(request))
     status = service.rental_of(device, day)
     return RentalOut(serial=serial, on=day, **vars(status))
 
@@ -186,7 +186,7 @@ async def open_ticket(request: Request, body: TicketIn, who: Caller) -> TicketOu
     device = await visible_device(who, body.serial)
     now = _now(request)
     row = await service.open_ticket(device, body.problem, who.username, now)
-    return await ticket_out(row, who, now.date(), True)
+    return await ticket_out(row, who, service.office_day(now), True)
 
 
 @router.get("/tickets", response_model=list[TicketOut])
@@ -207,7 +207,7 @@ async def list_tickets(
         query = query.filter(state=state)
     if serial:
         query = query.filter(device__serial=serial.upper())
-    today = _now(request).date()
+    today = service.office_day(_now(request))
     if overdue is not None:
         candidates = Ticket.filter(due_latest__lt=today).exclude(state__in=[str(x) for x in tickets.NO_SLA])
         rows_late = await candidates.values_list("id", "finished_on", "due_latest")
@@ -219,7 +219,7 @@ async def list_tickets(
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
 async def ticket_detail(request: Request, ticket_id: TicketId, who: Caller) -> TicketOut:
-    return await ticket_out(await visible_ticket(who, ticket_id), who, _now(request).date(), True)
+    return await ticket_out(await visible_ticket(who, ticket_id), who, service.office_day(_now(request)), True)
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
@@ -231,7 +231,7 @@ async def ticket_action(
     row = await visible_ticket(who, ticket_id)
     now = _now(request)
     row = await service.act(row, action, _role(who), who.username, now, body.data, body.version)
-    return await ticket_out(row, who, now.date(), True)
+    return await ticket_out(row, who, service.office_day(now), True)
 
 
 @router.get("/suggestions", response_model=list[SuggestionOut])
@@ -262,7 +262,7 @@ async def accept_suggestion(request: Request, suggestion_id: TicketId, who: Staf
     """Open a ticket from a suggestion (Biz Support decides; suggestions never open tickets)."""
     now = _now(request)
     row = await service.accept_suggestion(suggestion_id, who.username, now)
-    return await ticket_out(row, who, now.date(), True)
+    return await ticket_out(row, who, service.office_day(now), True)
 
 
 @router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionOut)
@@ -287,7 +287,7 @@ async def public_warranty_check(body: PublicCheckIn, request: Request) -> Public
         client_address(request),
         body.serial,
         body.invoice_number,
-        _now(request).date(),
+        service.office_day(_now(request)),
     )
     covers = (
         "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "

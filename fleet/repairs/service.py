@@ -17,6 +17,7 @@ from fleet.api.problems import Problem
 from fleet.api.ratelimit import RateLimiter
 from fleet.commands import service as commands
 from fleet.devices.models import Device
+from fleet.devices.service import merchant_zone
 from fleet.domain import calendar as cal
 from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
@@ -33,6 +34,17 @@ def _calendar(year: int) -> cal.WorkingCalendar:
 def calendar_for(day: date) -> cal.WorkingCalendar:
     """Indonesia's working days (S2) for the years around `day`."""
     return _calendar(day.year)
+
+
+def office_day(now: datetime) -> date:
+    """Today at the service office: the day of Biz Support's rules (S1's due dates, the queue)."""
+    return cal.local_day(now, cal.OFFICE_ZONE)
+
+
+async def device_day(device: Device | None, now: datetime) -> date:
+    """Today for a device: the day in its merchant's zone (warranty W1-W2, rental)."""
+    zone = await merchant_zone(device.merchant_id if device else None)  # type: ignore[attr-defined]
+    return cal.local_day(now, zone)
 
 
 def terms(device: Device) -> warranty.Terms:
@@ -88,7 +100,8 @@ def _shipment_in(d: dict[str, Any] | None) -> Shipment | None:
     return None if d is None else Shipment(**(d | {"shipped_at": datetime.fromisoformat(d["shipped_at"])}))
 
 
-def to_domain(row: Ticket, device: Device) -> tickets.Ticket:
+def to_domain(row: Ticket, device: Device, merchant_zone: str = cal.DEFAULT_ZONE) -> tickets.Ticket:
+    """The ticket as the rules see it; `merchant_zone` decides the days of the merchant's requests (RF1)."""
     d = row.detail
     request = d.get("request")
     return tickets.Ticket(
@@ -114,6 +127,7 @@ def to_domain(row: Ticket, device: Device) -> tickets.Ticket:
         refund_amount=d.get("refund_amount"),
         referral=d.get("referral"),
         finished_on=row.finished_on,
+        merchant_zone=merchant_zone,
     )
 
 
@@ -187,11 +201,12 @@ async def act(
 ) -> Ticket:
     """Perform one transition; 409 when someone else moved the ticket since `version`."""
     device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
+    zone = await merchant_zone(device.merchant_id)  # type: ignore[attr-defined]
     if version is not None and version != row.version:
         raise Problem(409, "the ticket changed since you loaded it; reload and try again", type_="conflict")
     try:
         new, transition = tickets.apply(
-            to_domain(row, device), action, role, actor, now, calendar_for(now.date()), data
+            to_domain(row, device, zone), action, role, actor, now, calendar_for(now.date()), data
         )
     except tickets.TicketError as e:
         status = {"role": 403, "state": 409}.get(e.reason, 422)
@@ -259,7 +274,8 @@ async def auto_approve(now: datetime) -> int:
         if row.detail.get("request") is None:
             continue
         device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
-        if tickets.request_overdue(to_domain(row, device), now, calendar_for(now.date())):
+        zone = await merchant_zone(device.merchant_id)  # type: ignore[attr-defined]
+        if tickets.request_overdue(to_domain(row, device, zone), now, calendar_for(now.date())):
             await act(row, "approve_request", tickets.Role.SYSTEM, "system (RF1: 3 working days unanswered)", now)
             approved += 1
     return approved
@@ -307,6 +323,6 @@ async def housekeeping(now: datetime) -> dict[str, int]:
     """One round of the periodic jobs; what each did."""
     return {
         "suggestions": await run_suggestions(now),
-        "rental_commands": await sync_rental_locks(now.date(), now),
+        "rental_commands": await sync_rental_locks(office_day(now), now),
         "auto_approved": await auto_approve(now),
     }

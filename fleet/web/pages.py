@@ -186,8 +186,8 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
     open_suggestions = await Suggestion.filter(status=SuggestionStatus.OPEN).select_related("device").order_by("-id")
     overdue = [
         row
-        for row in await Ticket.filter(due_latest__lt=now.date()).select_related("device")
-        if tickets.sla_overdue(repairs.to_domain(row, row.device), now.date())
+        for row in await Ticket.filter(due_latest__lt=repairs.office_day(now)).select_related("device")
+        if tickets.sla_overdue(repairs.to_domain(row, row.device), repairs.office_day(now))
     ]
     return render(
         request,
@@ -239,7 +239,7 @@ async def devices_page(request: Request, q: str = "", online: str = "", merchant
     if merchant.isdigit() and who.is_staff:
         query = query.filter(merchant_id=int(merchant))
     rows = await query.order_by("serial").limit(200)
-    today = _now(request).date()
+    today = repairs.office_day(_now(request))
     listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
     merchants = await Merchant.all().order_by("name") if who.is_staff else []
     own = await Merchant.get_or_none(id=who.merchant_id) if who.merchant_id else None
@@ -308,8 +308,8 @@ async def _device_context(request: Request, who: Principal, device: Device) -> d
     return {
         "device": device,
         "merchant": merchant,
-        "warranty": repairs.warranty_of(device, now.date()),
-        "rental": repairs.rental_of(device, now.date()),
+        "warranty": repairs.warranty_of(device, await repairs.device_day(device, now)),
+        "rental": repairs.rental_of(device, await repairs.device_day(device, now)),
         "charts": plots,
         "transactions": await visible_events(who, device.serial)
         .filter(type__in=TRANSACTION_TYPES)
@@ -410,7 +410,7 @@ async def tickets_page(request: Request, state: str = "") -> HTMLResponse:
         query = query.filter(merchant_id=who.merchant_id)
     if state in tickets.State.__members__.values():
         query = query.filter(state=state)
-    today = _now(request).date()
+    today = repairs.office_day(_now(request))
     rows = [
         (r, tickets.sla_overdue(repairs.to_domain(r, r.device), today))
         for r in await query.order_by("due_latest", "id").limit(300)
@@ -447,7 +447,7 @@ async def _ticket_view(request: Request, ticket_id: int, error: str = "", status
         ticket=row,
         device=device,
         costs=repairs.costs_of(domain),
-        overdue=tickets.sla_overdue(domain, _now(request).date()),
+        overdue=tickets.sla_overdue(domain, repairs.office_day(_now(request))),
         actions=tickets.allowed(domain, role),
         fields=forms.FIELDS,
         choices=forms.CHOICES,
@@ -523,7 +523,12 @@ async def warranty_check(request: Request) -> HTMLResponse:
     state = request.app.state
     try:
         status = await repairs.public_check(
-            state.public_limiter, state.counters, client_address(request), serial, invoice, _now(request).date()
+            state.public_limiter,
+            state.counters,
+            client_address(request),
+            serial,
+            invoice,
+            repairs.office_day(_now(request)),
         )
     except Problem as e:
         error = "too_many" if e.status == 429 else "not_registered"
