@@ -194,3 +194,62 @@ def test_a_merchant_sets_its_own_time_zone(database_url):
             assert (await client.patch(other, json={"time_zone": WIT}, headers=owner)).status_code == 404
 
     asyncio.run(body())
+
+
+@pytest.mark.parametrize(
+    ("rule", "device_type", "plan", "earliest", "latest"),
+    [
+        # Received Monday 30 November 2026 (WIB).
+        ("S1", "tablet", "basic", date(2026, 12, 9), date(2026, 12, 18)),  # 7-14 working days
+        ("S1", "tablet", "premium", date(2026, 12, 3), date(2026, 12, 4)),  # Premium: 3-4, whatever the type
+        ("S1", "mpos", "premium", date(2026, 12, 3), date(2026, 12, 4)),
+        ("S1", "printer", "basic", date(2026, 12, 3), date(2026, 12, 4)),
+    ],
+)
+def test_s1_a_premium_plan_device_is_repaired_in_3_to_4_working_days(rule, device_type, plan, earliest, latest):
+    ticket = tickets.Ticket(device_type, "purchased", state=tickets.State.IN_TRANSIT, service_plan=plan)
+    received, _ = tickets.apply(ticket, "receive", tickets.Role.BIZ_SUPPORT, "support", utc(2026, 11, 30, 3), ID)
+    assert (received.due_earliest, received.due_latest) == (earliest, latest), rule
+
+
+def test_s2_collective_leave_is_a_setting_that_moves_a_due_date(monkeypatch):
+    """Cuti bersama around Nyepi and Eid 2026 (18, 20, 23 and 24 March): working days unless the office
+    closes on them (FLEET_COLLECTIVE_LEAVE)."""
+    from fleet.domain import sla
+    from fleet.repairs import service
+    from fleet.settings import get_settings
+
+    received = date(2026, 3, 17)  # a Tuesday; Nyepi is Thursday 19 March
+    public = sla.repair_window("mpos", received, indonesia([2026], collective_leave=False))
+    closed = sla.repair_window("mpos", received, indonesia([2026], collective_leave=True))
+    assert (public.earliest, public.latest) == (date(2026, 3, 23), date(2026, 3, 24))
+    assert (closed.earliest, closed.latest) == (date(2026, 3, 27), date(2026, 3, 30))
+    for setting, window in ((False, public), (True, closed)):
+        monkeypatch.setattr(get_settings(), "collective_leave", setting)
+        assert sla.repair_window("mpos", received, service.calendar_for(received)) == window
+
+
+def test_s1_a_premium_device_imported_from_csv_keeps_its_plan(database_url):
+    from fleet import db
+    from fleet.devices import importer
+    from fleet.devices.models import Device
+
+    csv = (
+        "serial,model,device_type,merchant,ownership,invoice_number,invoice_date,rental_start,rental_end,service_plan\n"
+        "TKM-P001,TAB-10,tablet,Toko P,purchased,INV-1,2026-01-05,,,premium\n"
+        "TKM-P002,TAB-10,tablet,Toko P,purchased,INV-2,2026-01-05,,,\n"
+        "TKM-P003,TAB-10,tablet,Toko P,purchased,INV-3,2026-01-05,,,gold\n"
+    )
+
+    async def body() -> None:
+        await db.migrate(database_url)
+        await db.connect(database_url)
+        try:
+            report = await importer.import_devices(csv)
+            assert [(e.serial, e.field) for e in report.errors] == [("TKM-P003", "service_plan")]
+            plans = dict(await Device.all().values_list("serial", "service_plan"))
+            assert plans == {"TKM-P001": "premium", "TKM-P002": "basic"}
+        finally:
+            await db.disconnect()
+
+    asyncio.run(body())

@@ -3,8 +3,9 @@
 Valid rows are registered, bad rows are not; nothing half-done: each valid row is one device, and the
 whole import is one transaction. A merchant named in the file that does not exist yet is created.
 Columns: serial, model, device_type, merchant, ownership, invoice_number, invoice_date, rental_start,
-rental_end (dates as YYYY-MM-DD). A purchased device needs its invoice (warranty runs from the invoice
-date, W1); a rented one needs its rental period (W2).
+rental_end (dates as YYYY-MM-DD), and optionally service_plan (basic or premium: S1's lead time; empty or
+absent: basic). A purchased device needs its invoice (warranty runs from the invoice date, W1); a rented
+one needs its rental period (W2).
 """
 
 import unicodedata
@@ -16,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from fleet.api.inputs import BadCsv, csv_records, name_problem
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
+from fleet.domain import sla
 from fleet.ingest.models import Event
 from protocol import topics
 
@@ -29,6 +31,7 @@ COLUMNS = (
     "invoice_date",
     "rental_start",
     "rental_end",
+    "service_plan",
 )
 REQUIRED_COLUMNS = ("serial", "model", "device_type", "merchant", "ownership")
 MAX_ROWS = 50_000
@@ -54,6 +57,7 @@ class DeviceRow:
     invoice_date: date | None
     rental_start: date | None
     rental_end: date | None
+    service_plan: str = sla.BASIC
 
 
 @dataclass
@@ -128,6 +132,9 @@ def _row(line: int, raw: dict[str, str], rows: list[DeviceRow], errors: list[Row
         bad("merchant", problem)
     if cells["ownership"] not in Ownership.__members__.values():
         bad("ownership", "purchased or rented")
+    plan = cells["service_plan"] or sla.BASIC
+    if plan not in sla.PLANS:
+        bad("service_plan", "basic or premium (empty: basic)")
     date_errors: list[str] = []
     invoice_date = _date(cells["invoice_date"], "invoice_date", date_errors)
     start = _date(cells["rental_start"], "rental_start", date_errors)
@@ -158,6 +165,7 @@ def _row(line: int, raw: dict[str, str], rows: list[DeviceRow], errors: list[Row
             invoice_date,
             start,
             end,
+            plan,
         )
     )
 
@@ -201,6 +209,7 @@ async def import_devices(
                         invoice_date=r.invoice_date,
                         rental_start=r.rental_start,
                         rental_end=r.rental_end,
+                        service_plan=r.service_plan,
                     )
                     for r in batch
                 ]

@@ -42,6 +42,7 @@ class Device(Model):
     serial = fields.CharField(max_length=32, unique=True)
     model = fields.CharField(max_length=32)
     device_type = fields.CharField(max_length=32)  # a DeviceType value (S1)
+    service_plan = fields.CharField(max_length=12, default="basic")  # basic or premium (S1's lead time)
     hw_id = fields.CharField(max_length=64, null=True)
     firmware = fields.CharField(max_length=32, null=True)
     ownership = fields.CharEnumField(Ownership)

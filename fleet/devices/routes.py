@@ -69,6 +69,7 @@ class DeviceOut(BaseModel):
     invoice_date: date | None
     rental_start: date | None
     rental_end: date | None
+    service_plan: str  # basic or premium (S1's lead time)
     merchant_id: int | None
     online: bool
     last_seen: datetime | None
@@ -130,6 +131,7 @@ def device_out(d: Device, now: datetime) -> dict[str, Any]:
         "invoice_date": d.invoice_date,
         "rental_start": d.rental_start,
         "rental_end": d.rental_end,
+        "service_plan": d.service_plan,
         "merchant_id": d.merchant_id,  # type: ignore[attr-defined]
         "online": presence.is_online(d, now),
         "last_seen": d.last_seen,

@@ -60,8 +60,12 @@ class WorkingCalendar:
         return count
 
 
-def indonesia(years: Iterable[int]) -> WorkingCalendar:
-    """Indonesia's public holidays for `years`, from the `holidays` package (S2)."""
+def indonesia(years: Iterable[int], collective_leave: bool = False) -> WorkingCalendar:
+    """Indonesia's public holidays for `years`, from the `holidays` package (S2); with `collective_leave`,
+    the government's collective leave days (*cuti bersama*, the package's "government" category) too,
+    for an office that closes on them (a business setting: FLEET_COLLECTIVE_LEAVE)."""
     import holidays
 
-    return WorkingCalendar({day: str(name) for day, name in holidays.country_holidays("ID", years=list(years)).items()})
+    categories = ("public", "government") if collective_leave else ("public",)
+    days = holidays.country_holidays("ID", years=list(years), categories=categories)
+    return WorkingCalendar({day: str(name) for day, name in days.items()})

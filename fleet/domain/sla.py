@@ -5,7 +5,11 @@ from datetime import date
 
 from fleet.domain.calendar import WorkingCalendar
 
-# Working days (earliest, latest) by device type.
+BASIC, PREMIUM = "basic", "premium"  # service plans
+PLANS = (BASIC, PREMIUM)
+PREMIUM_LEAD_TIME = (3, 4)  # a Premium-plan device, whatever its type
+
+# Working days (earliest, latest) by device type, on the basic plan.
 LEAD_TIMES = {
     "tablet": (7, 14),  # Advan, X1 Basic, X2 Pro, Samsung tablets
     "mpos": (3, 4),  # IMIN, the vendor's own mPOS, Premium-plan devices
@@ -33,10 +37,12 @@ class RepairWindow:
         return late(self.latest, today, finished)
 
 
-def repair_window(device_type: str, received: date, calendar: WorkingCalendar) -> RepairWindow:
+def repair_window(device_type: str, received: date, calendar: WorkingCalendar, plan: str = BASIC) -> RepairWindow:
     """The due window of a repair of a `device_type` received on `received` (S1): the lead time's working
     days (S2) after that day. ValueError for a device type with no lead time."""
     if device_type not in LEAD_TIMES:
         raise ValueError(f"no lead time for device type {device_type!r}")
-    low, high = LEAD_TIMES[device_type]
+    if plan not in PLANS:
+        raise ValueError(f"no service plan {plan!r}")
+    low, high = PREMIUM_LEAD_TIME if plan == PREMIUM else LEAD_TIMES[device_type]
     return RepairWindow(received, calendar.add_working_days(received, low), calendar.add_working_days(received, high))

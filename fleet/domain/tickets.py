@@ -117,6 +117,7 @@ class Ticket:
     refund_amount: int | None = None
     referral: dict[str, str] | None = None
     finished_on: date | None = None  # repaired, replaced, refunded or returned unrepaired
+    service_plan: str = sla.BASIC  # basic or premium: the lead time (S1)
     merchant_zone: str = OFFICE_ZONE  # the merchant's time zone: its requests' days (RF1)
     office_zone: str = OFFICE_ZONE  # the service office's: the days a repair is received and finished (S1)
 
@@ -259,7 +260,7 @@ def _with_leg(t: Ticket, leg: str, shipment: shipping.Shipment) -> Ticket:
 
 def _receive(t: Ticket, role: Role, at: datetime, cal: WorkingCalendar, d: dict[str, Any]) -> Ticket:
     received = local_day(at, t.office_zone)  # S1 counts from the day the office receives it
-    window = sla.repair_window(t.device_type, received, cal)
+    window = sla.repair_window(t.device_type, received, cal, t.service_plan)
     d.update(due_earliest=str(window.earliest), due_latest=str(window.latest))
     return replace(
         t, state=State.RECEIVED, received_on=received, due_earliest=window.earliest, due_latest=window.latest

@@ -26,6 +26,7 @@ def add_parsers(sub: Any) -> None:
     s = sub.add_parser("sla", help="the repair due window (S1) for a device type received on a date")
     s.add_argument("device_type", choices=sorted(sla.LEAD_TIMES))
     s.add_argument("--received", type=date.fromisoformat, required=True)
+    s.add_argument("--plan", choices=sla.PLANS, default=sla.BASIC, help="the device's service plan")
     t = sub.add_parser("ticket", help="repair tickets: list, show, open, act")
     t.add_argument("verb", choices=("list", "show", "open", "act"))
     t.add_argument("args", nargs="*", help="show ID | open SERIAL | act ID ACTION")
@@ -78,7 +79,7 @@ async def _dispatch(args: argparse.Namespace, now: datetime) -> int:
         _print(vars(service.rental_of(device, args.on or await service.device_day(device, now))))
         return 0
     if args.command == "sla":
-        window = sla.repair_window(args.device_type, args.received, service.calendar_for(args.received))
+        window = sla.repair_window(args.device_type, args.received, service.calendar_for(args.received), args.plan)
         _print({"received": window.received, "earliest": window.earliest, "latest": window.latest})
         return 0
     if args.command == "housekeeping":

@@ -23,17 +23,19 @@ from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
 from fleet.ingest.models import Event
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
+from fleet.settings import get_settings
 from protocol import command
 
 
 @functools.lru_cache(maxsize=8)
-def _calendar(year: int) -> cal.WorkingCalendar:
-    return cal.indonesia(range(year - 1, year + 3))
+def _calendar(year: int, collective_leave: bool) -> cal.WorkingCalendar:
+    return cal.indonesia(range(year - 1, year + 3), collective_leave)
 
 
 def calendar_for(day: date) -> cal.WorkingCalendar:
-    """Indonesia's working days (S2) for the years around `day`."""
-    return _calendar(day.year)
+    """Indonesia's working days (S2) for the years around `day`, with the collective leave days when the
+    office closes on them (FLEET_COLLECTIVE_LEAVE)."""
+    return _calendar(day.year, get_settings().collective_leave)
 
 
 def office_day(now: datetime) -> date:
@@ -107,6 +109,7 @@ def to_domain(row: Ticket, device: Device, merchant_zone: str = cal.DEFAULT_ZONE
     return tickets.Ticket(
         device_type=device.device_type,
         ownership=str(device.ownership),
+        service_plan=device.service_plan,
         state=tickets.State(row.state),
         received_on=row.received_on,
         due_earliest=row.due_earliest,
