@@ -36,6 +36,8 @@ ACCESS = {
     ("POST", "/merchants"): "staff",
     ("GET", "/merchants/{merchant_id}"): "hidden",
     ("PATCH", "/merchants/{merchant_id}"): "hidden",
+    ("GET", "/merchants/{merchant_id}/onboarding"): "hidden",
+    ("POST", "/merchants/{merchant_id}/onboarding/finish"): "staff",
     ("GET", "/sightings"): "staff",
     ("GET", "/ingest/quarantine"): "staff",
     ("GET", "/devices/{serial}/telemetry"): "hidden",

@@ -4,7 +4,8 @@ Eid in 2026 and 2027: S1 counts from the service office's day, RF1 from the merc
 
 import asyncio
 import typing
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -216,8 +217,8 @@ def test_s2_collective_leave_is_a_setting_that_moves_a_due_date(monkeypatch):
     """Cuti bersama around Nyepi and Eid 2026 (18, 20, 23 and 24 March): working days unless the office
     closes on them (FLEET_COLLECTIVE_LEAVE)."""
     from fleet.domain import sla
-    from fleet.repairs import service
     from fleet.settings import get_settings
+    from fleet.workdays import calendar_for
 
     received = date(2026, 3, 17)  # a Tuesday; Nyepi is Thursday 19 March
     public = sla.repair_window("mpos", received, indonesia([2026], collective_leave=False))
@@ -226,7 +227,7 @@ def test_s2_collective_leave_is_a_setting_that_moves_a_due_date(monkeypatch):
     assert (closed.earliest, closed.latest) == (date(2026, 3, 27), date(2026, 3, 30))
     for setting, window in ((False, public), (True, closed)):
         monkeypatch.setattr(get_settings(), "collective_leave", setting)
-        assert sla.repair_window("mpos", received, service.calendar_for(received)) == window
+        assert sla.repair_window("mpos", received, calendar_for(received)) == window
 
 
 def test_s1_a_premium_device_imported_from_csv_keeps_its_plan(database_url):
@@ -251,5 +252,93 @@ def test_s1_a_premium_device_imported_from_csv_keeps_its_plan(database_url):
             assert plans == {"TKM-P001": "premium", "TKM-P002": "basic"}
         finally:
             await db.disconnect()
+
+    asyncio.run(body())
+
+
+@pytest.mark.parametrize(
+    ("rule", "first_payment_at", "zone", "first_on", "due"),
+    [
+        # Monday 30 November 2026 06:00 WIB (Sunday 23:00 UTC): 14 working days later is Friday 18 December.
+        ("O1", utc(2026, 11, 29, 23, 0), WIB, date(2026, 11, 30), date(2026, 12, 18)),
+        # Sunday 23:00 UTC is Monday in WITA and WIT too; 16:30 UTC on Monday is Tuesday there, not in WIB.
+        ("O1", utc(2026, 11, 30, 16, 30), WIB, date(2026, 11, 30), date(2026, 12, 18)),
+        ("O1", utc(2026, 11, 30, 16, 30), WITA, date(2026, 12, 1), date(2026, 12, 21)),
+        ("O1", utc(2026, 11, 30, 16, 30), WIT, date(2026, 12, 1), date(2026, 12, 21)),
+        # Across Nyepi and Eid 2026 (19, 21 and 22 March; the 21st and 22nd are a weekend anyway) and Good
+        # Friday (3 April).
+        ("O1", utc(2026, 3, 17, 16, 30), WIB, date(2026, 3, 17), date(2026, 4, 8)),
+        ("O1", utc(2026, 3, 17, 16, 30), WIT, date(2026, 3, 18), date(2026, 4, 9)),
+        # Across Nyepi and Eid 2027 (8, 10 and 11 March) and Good Friday (26 March).
+        ("O1", utc(2027, 3, 7, 23, 0), WIB, date(2027, 3, 8), date(2027, 3, 31)),
+    ],
+)
+def test_o1_activation_is_due_14_working_days_after_the_merchants_first_payment(
+    rule, first_payment_at, zone, first_on, due
+):
+    from fleet.domain import onboarding
+
+    state = onboarding.onboarding(first_payment_at, None, first_payment_at, ID, zone)
+    assert (state.stage, state.first_payment_on, state.activation_due) == ("onboarding", first_on, due), rule
+    # Activated on the deadline at the latest (its first local minute), or the day onboarding finished.
+    midnight = datetime(due.year, due.month, due.day, tzinfo=ZoneInfo(zone))
+    assert (
+        onboarding.onboarding(first_payment_at, None, midnight - timedelta(minutes=1), ID, zone).stage == "onboarding"
+    )
+    assert onboarding.onboarding(first_payment_at, None, midnight, ID, zone).activated_on == due
+    finished = first_payment_at + timedelta(days=2)
+    early = onboarding.onboarding(first_payment_at, finished, finished, ID, zone)
+    assert early.stage == "active" and early.activated_on == local_day(finished, zone)
+    assert onboarding.onboarding(None, None, midnight, ID, zone).stage == "new"
+
+
+def test_o1_the_fleet_notes_the_first_payment_activates_on_time_and_biz_support_can_finish_earlier(database_url):
+    """Housekeeping finds each merchant's first paid sale and activates the account on its deadline; Biz
+    Support may finish the onboarding before it (the API), and a merchant sees only its own."""
+    from api_helpers import fleet_api, login
+    from test_repair_flow import Clock
+
+    from fleet.devices.models import Merchant
+    from fleet.ingest.models import Event
+    from fleet.repairs import service as repairs
+
+    async def body() -> None:
+        clock = Clock(utc(2026, 11, 30, 3, 0))
+        async with fleet_api(database_url, clock) as (client, seed):
+            await Event.filter(type="sale").delete()  # the seed's sales: these merchants start afresh
+            for letter, at in (("A", utc(2026, 11, 29, 23, 0)), ("B", utc(2026, 11, 30, 2, 0))):
+                serial = seed.devices[letter][0]
+                for seq, (paid, when) in enumerate(((0, at - timedelta(days=1)), (25_000, at)), start=1):
+                    await Event.create(
+                        key=f"{serial}/o1/{seq}",
+                        serial=serial,
+                        jid="o1",
+                        seq=seq,
+                        type="sale",
+                        device_time=when,
+                        data={"receipt": f"O-{seq}", "total": 25_000, "paid": paid},
+                        merchant_id=seed.merchants[letter],
+                    )
+            assert (await repairs.housekeeping(clock.now))["merchants_activated"] == 0
+            owner = await login(client, "merchant_a")
+            support = await login(client, "support")
+            mine = await client.get(f"/merchants/{seed.merchants['A']}/onboarding", headers=owner)
+            assert mine.json() == {
+                "stage": "onboarding",
+                "first_payment_on": "2026-11-30",  # the paid sale, not the unpaid one the day before
+                "activation_due": "2026-12-18",
+                "activated_on": None,
+                "rule": "O1",
+            }, mine.text
+            theirs = f"/merchants/{seed.merchants['B']}/onboarding"
+            assert (await client.get(theirs, headers=owner)).status_code == 404
+            assert (await client.post(theirs + "/finish", headers=owner)).status_code == 403
+            finished = await client.post(theirs + "/finish", headers=support)
+            assert finished.json()["stage"] == "active" and finished.json()["activated_on"] == "2026-11-30"
+            clock.now = utc(2026, 12, 17, 17, 0)  # Friday 18 December 00:00 WIB: A's deadline
+            assert (await repairs.housekeeping(clock.now))["merchants_activated"] == 1
+            a = await Merchant.get(id=seed.merchants["A"])
+            assert a.activated_on == date(2026, 12, 18) and a.onboarding_finished_at is None
+            assert (await repairs.housekeeping(clock.now))["merchants_activated"] == 0  # once
 
     asyncio.run(body())

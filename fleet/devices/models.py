@@ -31,6 +31,11 @@ class Merchant(Model):
     auto_cancel_minutes = fields.IntField(default=paylater.AUTO_CANCEL_DEFAULT)
     # The merchant's time zone (one of fleet.domain.calendar.ZONES): the days of its rules (RF1) are its own.
     time_zone = fields.CharField(max_length=32, default=calendar.DEFAULT_ZONE)
+    # Onboarding (O1): the first payment the fleet saw, when Biz Support finished onboarding, and the day
+    # the account was activated (the onboarding's end, at the latest 14 working days after that payment).
+    first_payment_at = fields.DatetimeField(null=True)
+    onboarding_finished_at = fields.DatetimeField(null=True)
+    activated_on = fields.DateField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -13,7 +13,7 @@ from fleet.api.params import Limit, MerchantId, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
-from fleet.devices import importer, presence
+from fleet.devices import importer, presence, service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater
 from fleet.ingest.models import TelemetrySample
@@ -254,6 +254,29 @@ async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who
     if changed:
         await merchant.save(update_fields=list(changed))
     return MerchantOut.of(merchant)
+
+
+class OnboardingOut(BaseModel):
+    stage: str  # new, onboarding or active (O1)
+    first_payment_on: date | None
+    activation_due: date | None  # activated on this day at the latest: 14 working days after the first payment
+    activated_on: date | None
+    rule: str
+
+
+@router.get("/merchants/{merchant_id}/onboarding", response_model=OnboardingOut)
+async def merchant_onboarding(request: Request, merchant_id: MerchantId, who: Caller) -> OnboardingOut:
+    """The merchant's onboarding (O1): its stage, its first payment's day and its activation deadline."""
+    merchant = await visible_merchant(who, merchant_id)
+    return OnboardingOut(**vars(service.onboarding_of(merchant, request.app.state.clock())))
+
+
+@router.post("/merchants/{merchant_id}/onboarding/finish", response_model=OnboardingOut)
+async def finish_onboarding(request: Request, merchant_id: MerchantId, who: Staff) -> OnboardingOut:
+    """Biz Support ends the merchant's onboarding: its account is active from today (O1)."""
+    now = request.app.state.clock()
+    merchant = await service.finish_onboarding(await visible_merchant(who, merchant_id), now)
+    return OnboardingOut(**vars(service.onboarding_of(merchant, now)))
 
 
 @router.get("/sightings", response_model=list[SightingOut])

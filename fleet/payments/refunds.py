@@ -14,8 +14,8 @@ from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import BalanceEntry, RefundRequest
 from fleet.payments.notify import notify
-from fleet.repairs.service import calendar_for
 from fleet.web.i18n import rupiah
+from fleet.workdays import calendar_for
 
 
 async def balance(merchant_id: int) -> int:

@@ -12,6 +12,7 @@ from fleet.devices.models import Device
 from fleet.domain import sla, tickets
 from fleet.repairs import service
 from fleet.repairs.models import Ticket, TicketTransition
+from fleet.workdays import calendar_for
 
 
 def add_parsers(sub: Any) -> None:
@@ -79,7 +80,7 @@ async def _dispatch(args: argparse.Namespace, now: datetime) -> int:
         _print(vars(service.rental_of(device, args.on or await service.device_day(device, now))))
         return 0
     if args.command == "sla":
-        window = sla.repair_window(args.device_type, args.received, service.calendar_for(args.received), args.plan)
+        window = sla.repair_window(args.device_type, args.received, calendar_for(args.received), args.plan)
         _print({"received": window.received, "earliest": window.earliest, "latest": window.latest})
         return 0
     if args.command == "housekeeping":

@@ -4,7 +4,6 @@ The clock comes in as a parameter (`now`/`today`); the holiday calendar is Indon
 `holidays` package, for the years around `now`.
 """
 
-import functools
 import math
 from collections import Counter
 from dataclasses import asdict
@@ -17,25 +16,14 @@ from fleet.api.problems import Problem
 from fleet.api.ratelimit import RateLimiter
 from fleet.commands import service as commands
 from fleet.devices.models import Device
-from fleet.devices.service import merchant_zone
+from fleet.devices.service import merchant_zone, sync_onboarding
 from fleet.domain import calendar as cal
 from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
 from fleet.ingest.models import Event
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
-from fleet.settings import get_settings
+from fleet.workdays import calendar_for
 from protocol import command
-
-
-@functools.lru_cache(maxsize=8)
-def _calendar(year: int, collective_leave: bool) -> cal.WorkingCalendar:
-    return cal.indonesia(range(year - 1, year + 3), collective_leave)
-
-
-def calendar_for(day: date) -> cal.WorkingCalendar:
-    """Indonesia's working days (S2) for the years around `day`, with the collective leave days when the
-    office closes on them (FLEET_COLLECTIVE_LEAVE)."""
-    return _calendar(day.year, get_settings().collective_leave)
 
 
 def office_day(now: datetime) -> date:
@@ -328,4 +316,5 @@ async def housekeeping(now: datetime) -> dict[str, int]:
         "suggestions": await run_suggestions(now),
         "rental_commands": await sync_rental_locks(office_day(now), now),
         "auto_approved": await auto_approve(now),
+        "merchants_activated": await sync_onboarding(now),
     }
