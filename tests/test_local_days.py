@@ -342,3 +342,29 @@ def test_o1_the_fleet_notes_the_first_payment_activates_on_time_and_biz_support_
             assert (await repairs.housekeeping(clock.now))["merchants_activated"] == 0  # once
 
     asyncio.run(body())
+
+
+def test_the_portal_shows_each_merchant_its_own_time_zone(database_url):
+    """Times in the portal are in the reader's zone and say which: a WIT merchant reads WIT, Biz Support
+    reads WIB."""
+    import re
+
+    from api_helpers import PASSWORD, fleet_api
+
+    from fleet.devices.models import Merchant
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            await Merchant.filter(id=seed.merchants["A"]).update(time_zone=WIT)
+            serial = seed.devices["A"][0]  # last seen 2026-11-20 09:00 UTC (api_helpers.NOW)
+            for username, shown in (("merchant_a", "20 Nov 2026 18:00 WIT"), ("support", "20 Nov 2026 16:00 WIB")):
+                client.cookies.clear()
+                page = await client.get("/login")
+                token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+                assert token
+                form = {"username": username, "password": PASSWORD, "csrf": token[1]}
+                assert (await client.post("/login", data=form)).status_code == 303
+                device = await client.get(f"/portal/devices/{serial}")
+                assert shown in device.text, (username, re.findall(r"\\d+ \\w+ 2026 \\d\\d:\\d\\d \\w+", device.text))
+
+    asyncio.run(body())

@@ -19,6 +19,7 @@ from fleet.auth import passwords, tokens
 from fleet.auth.models import Role, User
 from fleet.auth.throttle import LoginThrottle
 from fleet.devices.models import Device, Merchant
+from fleet.domain.calendar import DEFAULT_ZONE
 from fleet.ingest.models import Event
 from fleet.repairs.models import Ticket
 
@@ -31,6 +32,7 @@ class Principal:
     username: str
     role: Role
     merchant_id: int | None
+    zone: str = DEFAULT_ZONE  # the time zone the user's days and times are in: its merchant's, or WIB
 
     @property
     def is_staff(self) -> bool:
@@ -66,10 +68,11 @@ async def revoke_tokens(user_id: int) -> None:
 async def principal_for(secret: str, token: str | None) -> Principal | None:
     """Who a login token (bearer header or session cookie) names, if it is valid and the user active."""
     named = tokens.holder(secret, token, datetime.now(UTC)) if token else None
-    user = await User.get_or_none(username=named[0], active=True) if named else None
+    user = await User.get_or_none(username=named[0], active=True).select_related("merchant") if named else None
     if user is None or named is None or named[1] != user.token_version:  # revoked at logout
         return None
-    return Principal(user.id, user.username, user.role, user.merchant_id)  # type: ignore[attr-defined]
+    zone = user.merchant.time_zone if user.merchant is not None else DEFAULT_ZONE
+    return Principal(user.id, user.username, user.role, user.merchant_id, zone)  # type: ignore[attr-defined]
 
 
 async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:

@@ -3,8 +3,9 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from fleet.domain.calendar import DEFAULT_ZONE, ZONES
+
 LANGS = ("id", "en")
-WIB = ZoneInfo("Asia/Jakarta")  # times are shown in Western Indonesia Time
 
 _MONTHS = {
     "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
@@ -189,8 +190,9 @@ def day(value: date | None, lang: str) -> str:
     return f"{value.day} {_MONTHS[lang][value.month - 1]} {value.year}"
 
 
-def moment(value: datetime | None, lang: str) -> str:
+def moment(value: datetime | None, lang: str, zone: str = DEFAULT_ZONE) -> str:
+    """A moment as its reader reads it: the day and time in `zone`, named (WIB, WITA or WIT)."""
     if value is None:
         return "-"
-    local = value.astimezone(WIB)
-    return f"{day(local.date(), lang)} {local:%H:%M} WIB"
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{day(local.date(), lang)} {local:%H:%M} {ZONES.get(zone, zone)}"

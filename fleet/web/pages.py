@@ -23,6 +23,7 @@ from fleet.commands.models import Command
 from fleet.devices import presence
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
+from fleet.domain.calendar import DEFAULT_ZONE
 from fleet.ingest import downsample, quarantine
 from fleet.ingest.models import TRANSACTION_TYPES, QuarantinedMessage, TelemetrySample
 from fleet.payments import paylinks
@@ -59,7 +60,7 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         t=lambda key, **v: i18n.text(lang, key, **v),
         rupiah=i18n.rupiah,
         day=lambda d: i18n.day(d, lang),
-        moment=lambda m: i18n.moment(m, lang),
+        moment=lambda m: i18n.moment(m, lang, who.zone if who else DEFAULT_ZONE),
         csrf=session.csrf_token(request),
         present=lambda device: presence.is_online(device, _now(request)),
         csp_nonce=secrets.token_urlsafe(16),
