@@ -7,6 +7,7 @@ import re
 import urllib.error
 import urllib.request
 
+import pytest
 from api_helpers import PASSWORD, fleet_api, login
 
 from fleet.repairs.models import Ticket
@@ -77,6 +78,7 @@ def _check(base: str, forwarded: str) -> int:
         return int(e.code)
 
 
+@pytest.mark.slow  # fleet serve behind a stand-in proxy
 def test_the_public_check_limit_trusts_a_forwarded_address_only_from_a_trusted_proxy(tmp_path):
     """#22 finding 4: uvicorn took X-Forwarded-For from any loopback peer, so rotating the header gave a
     client unlimited tries at the public check. Now the connection's peer is the client unless it is one

@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fleet_server import FleetServer
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 CSV = """serial,model,device_type,merchant,ownership,invoice_number,invoice_date,rental_start,rental_end
 TKM-S001,TKM-58,mpos,Toko Satu,purchased,INV-1,2026-01-05,,

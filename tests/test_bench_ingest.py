@@ -2,7 +2,11 @@
 
 Its speed figures are for reading, not asserting here (see the module)."""
 
+import pytest
+
 from tools import bench_ingest
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 
 def test_bench_ingest_runs_and_loses_nothing(capsys):

@@ -11,6 +11,7 @@ import getpass
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from fleet_helpers import stored_keys
 from fleet_server import FleetServer
 from paho.mqtt.enums import CallbackAPIVersion
@@ -19,6 +20,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from fleet.broker import fleet_client_id
 from protocol import codec, event, topics
 from tools import mosquitto
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 ATTACKER, SELLER = "TKM-ATK-0001", "TKM-SEL-0001"
 FLEET_PASSWORD = "fleet-broker-pw-" + "q" * 16

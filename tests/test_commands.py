@@ -7,6 +7,7 @@ import os
 import signal
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from test_ingest import wait_until
 
 from fleet import db
@@ -17,6 +18,8 @@ from fleet.commands.models import Command, CommandStatus
 from fleet.devices.models import Device, DeviceType, Ownership
 from fleet.ingest.worker import IngestWorker
 from tools import escpos_decode, mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 
 def copies(dev) -> int:  # type: ignore[no-untyped-def]

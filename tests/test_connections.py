@@ -3,7 +3,11 @@
 with its ingest workers, one MQTT connection per simulated terminal. The dashboard counts every one online,
 and none once they all drop at once (their wills), well within the presence window."""
 
+import pytest
+
 from tools import bench_connections
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 
 def test_500_connected_terminals_counted_online_then_offline_after_a_mass_disconnect():

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
+
 
 def test_demo_smoke_runs_terminals_into_the_fleet_and_answers_a_command(tmp_path):
     fleet = Path(sys.executable).parent / "fleet"

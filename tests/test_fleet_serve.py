@@ -9,6 +9,7 @@ import json
 import random
 
 import paho.mqtt.client as mqtt
+import pytest
 from fleet_server import FleetServer
 from paho.mqtt.enums import CallbackAPIVersion
 from test_ingest import expected_keys
@@ -17,6 +18,8 @@ from fleet import db
 from fleet.ingest.models import Event
 from protocol import event, topics
 from tools import mosquitto, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SERIALS = [vterm.serial_for(41, i) for i in range(2)]
 CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n" + "".join(

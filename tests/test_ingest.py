@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fleet_helpers import register_terminals
 
 from fleet import db
@@ -18,6 +19,8 @@ from fleet.ingest.worker import IngestWorker
 from mqtt_helpers import Collector
 from protocol import event
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "protocol" / "examples" / "valid" / "event_sale_cash.json"
 TELEMETRY = GOLDEN.with_name("telemetry.json")

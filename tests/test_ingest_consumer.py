@@ -7,6 +7,7 @@ import socket
 import time
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -14,6 +15,8 @@ from paho.mqtt.properties import Properties
 from fleet.ingest import consumer as wire
 from fleet.ingest.consumer import Consumer
 from tools import mosquitto
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 # Payload sizes on both sides of each remaining-length byte boundary (1, 2 and 3 length bytes).
 SIZES = (0, 1, 100, 127, 128, 5000, 16383, 16384, 100_000)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from api_helpers import PASSWORD, PASSWORD_HASH, SECRET
 from fleet_helpers import register_terminals, start_worker
 from tortoise import connections
@@ -25,6 +26,8 @@ from fleet.ingest.worker import KEY_CONFLICT, UNSTORABLE
 from mqtt_helpers import Collector
 from protocol import codec, event, topics
 from tools import mosquitto
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "protocol" / "examples"
 SALE = json.loads((EXAMPLES / "valid" / "event_sale_cash.json").read_text())["payload"]

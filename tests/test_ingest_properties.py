@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fleet_helpers import register_terminals, start_worker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +28,8 @@ from mqtt_helpers import Collector
 from protocol import codec, event, topics
 from protocol.errors import ProtocolError
 from tools import mosquitto
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "protocol" / "examples" / "valid"
 KINDS = [topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK]

@@ -4,6 +4,7 @@ import asyncio
 import signal
 import threading
 
+import pytest
 from fleet_helpers import quarantined, start_worker, stored_keys
 
 from fleet import db
@@ -12,6 +13,8 @@ from fleet.ingest.worker import IngestWorker
 from mqtt_helpers import Collector
 from protocol import codec, event, topics
 from tools import mosquitto
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 TOTAL = 2000
 

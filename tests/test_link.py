@@ -11,9 +11,13 @@ import signal
 import time
 from collections import Counter
 
+import pytest
+
 from mqtt_helpers import Collector
 from protocol import event
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 
 def journal_keys(dev):

@@ -3,8 +3,12 @@
 import json
 import subprocess
 
+import pytest
+
 from mqtt_helpers import Collector
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 ACL = "user fleet\ntopic readwrite pos/v1/#\n\npattern readwrite pos/v1/%u/#\n"
 

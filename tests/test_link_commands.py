@@ -11,6 +11,8 @@ from mqtt_helpers import Collector
 from protocol import codec, command, topics
 from tools import mosquitto, terminal, vterm
 
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
+
 
 @pytest.fixture
 def live(tmp_path):

@@ -9,10 +9,14 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from firmware_helpers import events
 from mqtt_helpers import Collector
 from protocol import codec, command, topics
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 CONNACK = b"\x20\x02\x00\x00"
 

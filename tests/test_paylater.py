@@ -7,12 +7,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from api_helpers import fleet_api, login
 from gateway_helpers import API_KEY, SECRET, Gateway
 
 from fleet.devices.models import Merchant
 from fleet.payments.gateway import SandboxGateway
 from fleet.payments.models import Charge
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
+import pytest
 from fleet_server import FleetServer
 from gateway_helpers import Gateway, wait
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SERIAL = vterm.serial_for(72, 0)
 CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n" + (

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from api_helpers import fleet_api, login
 from gateway_helpers import API_KEY, Gateway
 from gateway_helpers import SECRET as GATEWAY_SECRET
@@ -19,6 +20,8 @@ from fleet.payments import service as payments
 from fleet.payments.gateway import SandboxGateway
 from fleet.payments.models import Charge, FixPaymentCase, PayLink, WebhookEvent
 from tools.sandbox_gateway import sign
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SECRET = "whsec-" + "k" * 24
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -9,10 +9,13 @@ becomes a fix-payment case; Biz Support resolves it and the terminal prints the 
 import time
 
 import httpx
+import pytest
 from fleet_server import FleetServer
 from gateway_helpers import API_KEY, Gateway, wait
 
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SERIALS = [vterm.serial_for(71, i) for i in range(2)]
 CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n" + "".join(

@@ -21,6 +21,8 @@ from protocol import hello as hellos
 from protocol import topics
 from tools import mosquitto, vterm
 
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SERIALS = [vterm.serial_for(61, i) for i in range(2)]

@@ -10,8 +10,12 @@ import signal
 import time
 from collections import Counter
 
+import pytest
+
 from firmware_helpers import events, new_terminal, of_type, sell
 from tools import terminal
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SESSION = "1A B 1# 2*2A B 2 !confirm=R 3A B 4 5000# 1A B C 2A B 3 1A 2A B 1 50000# D 2 1# D 1 #"
 KILLS = 36

@@ -5,11 +5,14 @@ import asyncio
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from api_helpers import fleet_api, login
 
 from fleet.ingest.models import Event
 from fleet.payments.models import FixPaymentCase
 from tools.sandbox_gateway import settlement_csv
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 DAY = date(2026, 11, 19)
 TERMINALS = [f"TKM-R{n:03d}" for n in range(50)]

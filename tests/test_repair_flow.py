@@ -7,6 +7,7 @@ import subprocess
 from datetime import UTC, date, datetime
 
 import httpx
+import pytest
 from api_helpers import PASSWORD_HASH, SECRET, login
 from test_ingest import expected_keys, wait_until
 
@@ -18,6 +19,8 @@ from fleet.ingest.models import Event
 from fleet.ingest.worker import IngestWorker
 from fleet.repairs import service as repairs
 from tools import mosquitto, terminal, vterm
+
+pytestmark = pytest.mark.slow  # starts services or processes (see docs/testing.md)
 
 SERIAL = vterm.serial_for(51, 0)
 SALE = "1A B 1#"
