@@ -52,17 +52,20 @@ def user_out(user: User) -> UserOut:
     )
 
 
-@router.post("/auth/token", response_model=Token)
-async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """OAuth2 password flow: a bearer token for a user's name and password."""
+async def _authenticate(request: Request, username: str, password: str) -> User | None:
+    """The user, if the password is theirs; 429 with Retry-After while the account or client must wait."""
     try:
-        user = await authenticate(
-            form.username, form.password, client_address(request), request.app.state.login_throttle
-        )
+        return await authenticate(username, password, client_address(request), request.app.state.login_throttle)
     except TooManyLogins as e:
         problem = Problem(429, str(e), type_="rate-limited")
         problem.headers = {"Retry-After": str(math.ceil(e.retry_after))}
         raise problem from None
+
+
+@router.post("/auth/token", response_model=Token)
+async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: a bearer token for a user's name and password."""
+    user = await _authenticate(request, form.username, form.password)
     if user is None:
         problem = Problem(401, "wrong username or password", type_="unauthorized")
         problem.headers = {"WWW-Authenticate": "Bearer"}
@@ -89,14 +92,7 @@ class PasswordIn(BaseModel):
 async def change_password(request: Request, body: PasswordIn, who: Caller) -> Token:
     """Change the caller's own password (the current one is asked again, and throttled like a login).
     Every session of the user ends, this one included; the answer is a fresh token for this one."""
-    try:
-        user = await authenticate(
-            who.username, body.current_password, client_address(request), request.app.state.login_throttle
-        )
-    except TooManyLogins as e:
-        problem = Problem(429, str(e), type_="rate-limited")
-        problem.headers = {"Retry-After": str(math.ceil(e.retry_after))}
-        raise problem from None
+    user = await _authenticate(request, who.username, body.current_password)
     if user is None:
         raise Problem(403, "the current password is wrong", type_="forbidden")
     if body.new_password == body.current_password:
