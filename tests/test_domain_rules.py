@@ -169,3 +169,22 @@ def test_sh1_courier_changes_once_within_24_hours_and_sh2_corrections_are_explic
         shipping.change_courier(fixed, "jnt", "JP1234567890", NOW + timedelta(hours=24, seconds=1))
     with pytest.raises(shipping.ShippingError):
         shipping.ship("inbound", "carrier-pigeon", "X1", NOW)
+
+
+@pytest.mark.parametrize(
+    ("rule", "sale_day", "reconciled_through", "refund", "balance", "outcome"),
+    [
+        ("RF5", date(2026, 12, 23), None, 90_000, 0, "at_once"),  # nothing reconciled yet: during the sale
+        ("RF5", date(2026, 12, 23), date(2026, 12, 22), 90_000, 0, "at_once"),  # its day not settled yet
+        ("RF5", date(2026, 12, 22), date(2026, 12, 22), 90_000, 0, "refused"),  # settled, the balance too low
+        ("RF5", date(2026, 12, 22), date(2026, 12, 23), 90_000, 90_000, "from_balance"),  # settled, enough
+        ("RF5", date(2026, 12, 1), date(2026, 12, 22), 90_000, 89_999, "refused"),
+    ],
+)
+def test_rf5_a_refund_during_the_sale_succeeds_at_once_after_it_the_balance_pays(
+    rule, sale_day, reconciled_through, refund, balance, outcome
+):
+    from fleet.domain import refunds
+
+    settled = refunds.settled(sale_day, reconciled_through)
+    assert refunds.refund_outcome(refund, settled, balance) == outcome, rule

@@ -2,7 +2,7 @@
 and PostgreSQL, with the rejection notice delivered to a real SMTP server (aiosmtpd)."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import fleet_api, login
@@ -11,7 +11,7 @@ from test_repair_flow import Clock
 from fleet.devices.models import Device
 from fleet.ingest.models import Event
 from fleet.payments import refunds
-from fleet.payments.models import BalanceEntry
+from fleet.payments.models import BalanceEntry, Reconciliation
 from fleet.settings import get_settings
 from tools.mosquitto import free_port
 
@@ -36,7 +36,9 @@ def smtp(monkeypatch):
     controller.stop()
 
 
-async def order(serial: str, receipt: str, seq: int, status: str = "paid", paid: int = 100_000) -> None:
+async def order(
+    serial: str, receipt: str, seq: int, status: str = "paid", paid: int = 100_000, at: datetime | None = None
+) -> None:
     data = {"receipt": receipt, "total": 100_000, "paid": paid, "outstanding": 100_000 - paid, "status": status}
     await Event.create(
         key=f"{serial}/j9/{seq}",
@@ -44,7 +46,7 @@ async def order(serial: str, receipt: str, seq: int, status: str = "paid", paid:
         jid="j9",
         seq=seq,
         type="sale",
-        device_time=datetime.now(UTC),
+        device_time=at or datetime(2026, 12, 1, 10, tzinfo=UTC),
         data=data,
         merchant_id=(await Device.get(serial=serial)).merchant_id,  # type: ignore[attr-defined]  # as the ingest
     )
@@ -70,7 +72,11 @@ def test_refund_rules_balance_complaints_rejections_and_automatic_approval(datab
             )
             assert partial.status_code == 409  # only paid orders
 
-            # RF5: an after-sale refund comes out of the merchant's balance; too low, it is refused.
+            # RF5: the settlement report was reconciled through 22 December: the sales of 1 December are
+            # settled, an after-sale refund comes out of the merchant's balance; too low, it is refused.
+            await Reconciliation.create(
+                day=date(2026, 12, 22), created_at=clock.now, settled=0, matched=0, unmatched=0, unsettled=0, report={}
+            )
             first = await ask("R-1")
             assert first["answer_due"] == "2026-12-29"  # RF1: Thu 24, Mon 28, Tue 29 (Christmas, weekend)
             low = (await client.post(f"/refunds/{first['id']}/approve", headers=merchant)).json()
@@ -80,6 +86,13 @@ def test_refund_rules_balance_complaints_rejections_and_automatic_approval(datab
             assert ok["status"] == "approved"
             balance = await client.get(f"/merchants/{seed.merchants['A']}/balance", headers=merchant)
             assert balance.json()["balance"] == 50_000
+            # RF5: a refund during the sale (today's, not settled yet) succeeds at once, the balance too low
+            # or not: the sale's own money is still held.
+            await order("TKM-A000", "R-NOW", 300, paid=90_000, at=clock.now)
+            during = (await client.post(f"/refunds/{(await ask('R-NOW'))['id']}/approve", headers=merchant)).json()
+            assert during["status"] == "approved", during
+            # (its payment, which the gateway's webhook credits in the real flow)
+            await BalanceEntry.create(merchant_id=seed.merchants["A"], amount=90_000, reason="payments", at=clock.now)
 
             # RF3: a complaint's refund excludes shipping; a replacement refunds nothing.
             complaint = await ask("R-3", kind="complaint", solution="refund", shipping=20_000)

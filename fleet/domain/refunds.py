@@ -3,8 +3,9 @@
 - RF1: a request must be answered within 3 working days (S2); unanswered, it is approved automatically.
 - RF3: a complaint asks for a replacement product or a refund of the order total excluding shipping.
 - RF4: a rejection is notified to the customer, with its reason.
-- RF5: a refund after the sale is taken from the merchant's balance, and refused when the balance is too
-  low (a refund during the sale is the terminal's own and succeeds at once).
+- RF5: a refund during the sale (its day not yet settled: no settlement report reconciled for it) succeeds
+  at once, whatever the merchant's balance: the sale's own money is still held. After the sale (settled)
+  it is taken from the merchant's balance, and refused when the balance is too low.
 """
 
 from dataclasses import dataclass
@@ -64,3 +65,20 @@ def overdue(made_at: datetime, now: datetime, calendar: WorkingCalendar, zone: s
 def payable(balance: int, refund: int) -> bool:
     """RF5: an after-sale refund comes out of the merchant's balance."""
     return refund <= balance
+
+
+def settled(sale_day: date, reconciled_through: date | None) -> bool:
+    """RF5: whether a sale of `sale_day` (the merchant's day) is settled: a settlement report of that day
+    or a later one has been reconciled (`reconciled_through`, the latest such day)."""
+    return reconciled_through is not None and sale_day <= reconciled_through
+
+
+AT_ONCE, FROM_BALANCE, REFUSED = "at_once", "from_balance", "refused"
+
+
+def refund_outcome(refund: int, is_settled: bool, balance: int) -> str:
+    """RF5: a refund during the sale (not settled) succeeds at once; after it, it is paid from the balance,
+    or refused when the balance is too low."""
+    if not is_settled:
+        return AT_ONCE
+    return FROM_BALANCE if payable(balance, refund) else REFUSED

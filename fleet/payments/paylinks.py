@@ -28,7 +28,8 @@ async def order(serial: str, receipt: str, merchant_id: int | None = None) -> di
     rows = await query.order_by("-seq").limit(500)
     for row in rows:
         if row.data.get("receipt") == receipt:
-            return {k: row.data.get(k) for k in ("receipt", "status", "total", "paid", "outstanding")}
+            state = {k: row.data.get(k) for k in ("receipt", "status", "total", "paid", "outstanding")}
+            return state | {"at": row.device_time}  # when the terminal closed it
     return None
 
 

@@ -12,7 +12,7 @@ from fleet.domain import refunds
 from fleet.domain.calendar import EASTERNMOST_ZONE, local_day
 from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer
-from fleet.payments.models import BalanceEntry, RefundRequest
+from fleet.payments.models import BalanceEntry, Reconciliation, RefundRequest
 from fleet.payments.notify import notify
 from fleet.web.i18n import rupiah
 from fleet.workdays import calendar_for
@@ -21,6 +21,17 @@ from fleet.workdays import calendar_for
 async def balance(merchant_id: int) -> int:
     row = await BalanceEntry.filter(merchant_id=merchant_id).annotate(total=Sum("amount")).first().values("total")
     return int(row["total"] or 0) if row else 0
+
+
+async def sale_settled(request: RefundRequest) -> bool:
+    """RF5: whether the refunded sale's day (the merchant's) has been settled: a settlement report of that
+    day or a later one was reconciled."""
+    order = await paylinks.order(request.serial, request.receipt)
+    if order is None:
+        return True  # no sale on record: nothing is held for it, the balance must pay
+    zone = await merchant_zone(request.merchant_id)  # type: ignore[attr-defined]
+    latest = await Reconciliation.all().order_by("-day").first().values_list("day", flat=True)
+    return refunds.settled(local_day(order["at"], zone), latest)  # type: ignore[arg-type]
 
 
 async def create(
@@ -67,13 +78,18 @@ async def approve(request: RefundRequest, who: str, now: datetime, acquirer: Acq
         raise Problem(409, f"the request is already {request.status}", type_="refund")
     async with in_transaction():
         if request.refund_amount:
-            if not refunds.payable(await balance(request.merchant_id), request.refund_amount):  # type: ignore[attr-defined]
+            merchant_id = request.merchant_id  # type: ignore[attr-defined]
+            outcome = refunds.refund_outcome(
+                request.refund_amount, await sale_settled(request), await balance(merchant_id)
+            )
+            if outcome == refunds.REFUSED:
                 request.status, request.reason = "refused_balance", "the merchant's balance is too low (RF5)"
             else:
+                during = outcome == refunds.AT_ONCE  # the sale's own money, not yet settled: never refused
                 await BalanceEntry.create(
-                    merchant_id=request.merchant_id,  # type: ignore[attr-defined]
+                    merchant_id=merchant_id,
                     amount=-request.refund_amount,
-                    reason=f"refund {request.serial}/{request.receipt}",
+                    reason=f"refund {request.serial}/{request.receipt}" + (" before settlement" if during else ""),
                     at=now,
                 )
                 request.status = "approved"
