@@ -255,3 +255,29 @@ def test_a_terminal_that_changes_hands_does_not_take_its_sales_with_it(database_
             assert everything.json()["total"] > 0
 
     run(body())
+
+
+def test_device_search_is_one_rule_in_the_api_and_the_portal(database_url):
+    """#17: the API matched serial prefixes and the portal serial substrings; both now match the serial or
+    the merchant's name, in any case, within what the caller may see."""
+    import re
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            support = await login(client, "support")
+            a0, a1 = seed.devices["A"]
+            for q, expected in (("a000", {a0}), ("-A0", {a0, a1}), ("merchant a", {a0, a1}), ("zzz", set())):
+                found = (await client.get("/devices", params={"q": q}, headers=support)).json()["items"]
+                assert {d["serial"] for d in found} == expected, q
+            owner = await login(client, "merchant_a")
+            theirs = (await client.get("/devices", params={"q": "merchant b"}, headers=owner)).json()["items"]
+            assert theirs == []
+            page = await client.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token
+            form = {"username": "support", "password": PASSWORD, "csrf": token[1]}
+            assert (await client.post("/login", data=form)).status_code == 303
+            listing = await client.get("/portal/devices", params={"q": "merchant a"})
+            assert a0 in listing.text and a1 in listing.text and seed.devices["B"][0] not in listing.text
+
+    run(body())

@@ -7,11 +7,12 @@ like one that does not exist, so ids and serials cannot be probed.
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from tortoise.expressions import F
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from fleet.api.problems import Problem
@@ -103,12 +104,19 @@ Staff = Annotated[Principal, Depends(staff)]
 Admin = Annotated[Principal, Depends(admin)]
 
 
+M = TypeVar("M", bound=Model)
+
+
+def scoped(query: QuerySet[M], who: Principal, field: str = "merchant_id") -> QuerySet[M]:
+    """`query` as the caller may see it: all of it for staff; for a merchant's user, the rows whose
+    `field` (the merchant's id, or a path to it such as `device__merchant_id`) is its merchant. The one
+    place merchant scoping is written."""
+    return query if who.is_staff else query.filter(**{field: who.merchant_id})
+
+
 async def visible_device(who: Principal, serial: str) -> Device:
     """The device `serial` if the caller may see it; 404 otherwise (also for another merchant's)."""
-    query = Device.filter(serial=serial)
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
-    device = await query.first()
+    device = await scoped(Device.filter(serial=serial), who).first()
     if device is None:
         raise Problem(404, f"no device {serial!r}", type_="not-found")
     return device
@@ -117,8 +125,7 @@ async def visible_device(who: Principal, serial: str) -> Device:
 def visible_events(who: Principal, serial: str) -> QuerySet[Event]:
     """A terminal's events the caller may see: every one for staff; for a merchant's user, those stored
     while the terminal was that merchant's (never a previous owner's sales)."""
-    query = Event.filter(serial=serial)
-    return query if who.is_staff else query.filter(merchant_id=who.merchant_id)
+    return scoped(Event.filter(serial=serial), who)
 
 
 async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:
@@ -132,10 +139,7 @@ async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:
 
 async def visible_ticket(who: Principal, ticket_id: int) -> Ticket:
     """Repair ticket `ticket_id` if the caller may see it; 404 otherwise (also for another merchant's)."""
-    query = Ticket.filter(id=ticket_id)
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
-    row = await query.first()
+    row = await scoped(Ticket.filter(id=ticket_id), who).first()
     if row is None:
         raise Problem(404, f"no ticket {ticket_id}", type_="not-found")
     return row

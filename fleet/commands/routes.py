@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, visible_device
+from fleet.auth.deps import Caller, scoped, visible_device
 from fleet.commands import service
 from fleet.commands.models import Command
 
@@ -83,9 +83,7 @@ async def device_commands(serial: Serial, who: Caller, limit: Limit = 50, offset
 
 @router.get("/commands/{command_id}", response_model=CommandOut)
 async def command_detail(command_id: CommandId, who: Caller) -> CommandOut:
-    query = Command.filter(cmd_id=command_id).select_related("device")
-    if not who.is_staff:
-        query = query.filter(device__merchant_id=who.merchant_id)
+    query = scoped(Command.filter(cmd_id=command_id).select_related("device"), who, "device__merchant_id")
     cmd = await query.first()
     if cmd is None:
         raise Problem(404, f"no command {command_id!r}", type_="not-found")

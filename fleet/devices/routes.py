@@ -11,7 +11,7 @@ from fleet import mosquitto_config
 from fleet.api.inputs import Name
 from fleet.api.params import Limit, MerchantId, Offset, Serial
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
+from fleet.auth.deps import Caller, Staff, scoped, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer, presence, service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
@@ -149,13 +149,11 @@ async def list_devices(
     online: bool | None = None,
     model: Annotated[str | None, Query(max_length=32)] = None,
     firmware: Annotated[str | None, Query(max_length=32)] = None,
-    q: Annotated[str | None, Query(max_length=32, description="serial starts with")] = None,
+    q: Annotated[str | None, Query(max_length=32, description="the serial or the merchant's name holds this")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> DevicePage:
-    query = Device.all()
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
+    query = scoped(Device.all(), who)
     if merchant_id is not None:
         query = query.filter(merchant_id=merchant_id)
     now = request.app.state.clock()
@@ -165,8 +163,8 @@ async def list_devices(
         query = query.filter(model=model)
     if firmware:
         query = query.filter(firmware=firmware)
-    if q:
-        query = query.filter(serial__startswith=q.upper())
+    if q and q.strip():
+        query = query.filter(service.matching(q))
     total = await query.count()
     items = await query.order_by("serial").offset(offset).limit(limit)
     return DevicePage(total=total, items=[DeviceOut(**device_out(d, now)) for d in items])
@@ -226,7 +224,7 @@ async def import_devices(
 
 @router.get("/merchants", response_model=list[MerchantOut])
 async def list_merchants(who: Caller, limit: Limit = 100, offset: Offset = 0) -> list[MerchantOut]:
-    query = Merchant.all() if who.is_staff else Merchant.filter(id=who.merchant_id)
+    query = scoped(Merchant.all(), who, "id")
     return [MerchantOut.of(m) for m in await query.order_by("name").offset(offset).limit(limit)]
 
 

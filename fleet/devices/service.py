@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from tortoise.expressions import Q
+
 from fleet.devices.models import Merchant
 from fleet.domain import onboarding
 from fleet.domain.calendar import DEFAULT_ZONE, local_day
@@ -15,6 +17,12 @@ async def merchant_zone(merchant_id: int | None) -> str:
         return DEFAULT_ZONE
     zone = await Merchant.filter(id=merchant_id).values_list("time_zone", flat=True)
     return str(zone[0]) if zone else DEFAULT_ZONE
+
+
+def matching(text: str) -> Q:
+    """The one device search (API and portal): the serial or the merchant's name holds `text`, in any case."""
+    text = text.strip()[:32]
+    return Q(serial__icontains=text) | Q(merchant__name__icontains=text)
 
 
 def onboarding_of(merchant: Merchant, now: datetime) -> onboarding.Onboarding:

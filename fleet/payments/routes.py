@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleet.api.inputs import FIRST_DAY, LAST_DAY, Money, PositiveMoney
 from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_merchant
+from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_merchant
 from fleet.devices.models import Device
 from fleet.payments import paylater, paylinks, refunds, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
@@ -329,10 +329,7 @@ class BalanceOut(BaseModel):
 
 
 async def _refund(who: Principal, refund_id: int) -> RefundRequest:
-    query = RefundRequest.filter(id=refund_id)
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
-    request = await query.first()
+    request = await scoped(RefundRequest.filter(id=refund_id), who).first()
     if request is None:
         raise Problem(404, f"no request {refund_id}", type_="not-found")
     return request
@@ -361,7 +358,7 @@ async def refund_request(request: Request, body: RefundIn, who: Caller) -> Refun
 async def refund_list(
     who: Caller, status: Annotated[str | None, Query(max_length=16)] = None, limit: Limit = 100, offset: Offset = 0
 ) -> list[RefundOut]:
-    query = RefundRequest.all() if who.is_staff else RefundRequest.filter(merchant_id=who.merchant_id)
+    query = scoped(RefundRequest.all(), who)
     if status:
         query = query.filter(status=status)
     return [RefundOut.model_validate(r) for r in await query.order_by("answer_due", "id").offset(offset).limit(limit)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth.deps import Caller, Principal, Staff, visible_device, visible_ticket
+from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_ticket
 from fleet.devices.models import Device
 from fleet.domain import sla, tickets
 from fleet.repairs import service
@@ -200,9 +200,7 @@ async def list_tickets(
     offset: Offset = 0,
 ) -> list[TicketOut]:
     """Tickets by state, with their SLA due dates; `overdue=true` lists those past their latest due date."""
-    query = Ticket.all()
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
+    query = scoped(Ticket.all(), who)
     if state:
         query = query.filter(state=state)
     if serial:

@@ -16,11 +16,20 @@ from tortoise.expressions import Q
 from fleet.api.guard import page_policy
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth.deps import Principal, authenticate, revoke_tokens, visible_device, visible_events, visible_ticket
+from fleet.auth.deps import (
+    Principal,
+    authenticate,
+    revoke_tokens,
+    scoped,
+    visible_device,
+    visible_events,
+    visible_ticket,
+)
 from fleet.auth.throttle import TooManyLogins
 from fleet.commands import service as commands
 from fleet.commands.models import Command
 from fleet.devices import presence
+from fleet.devices import service as devices_service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
 from fleet.domain.calendar import DEFAULT_ZONE
@@ -229,11 +238,9 @@ async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
 @router.get("/portal/devices")
 async def devices_page(request: Request, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
     who = await _who(request)
-    query = Device.all().select_related("merchant")
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
+    query = scoped(Device.all().select_related("merchant"), who)
     if q.strip():
-        query = query.filter(serial__icontains=q.strip()[:32])
+        query = query.filter(devices_service.matching(q))
     if online in ("1", "0"):
         now = _now(request)
         query = query.filter(presence.online_q(now) if online == "1" else presence.offline_q(now))
@@ -406,9 +413,7 @@ async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
 @router.get("/portal/tickets")
 async def tickets_page(request: Request, state: str = "") -> HTMLResponse:
     who = await _who(request)
-    query = Ticket.all().select_related("device")
-    if not who.is_staff:
-        query = query.filter(merchant_id=who.merchant_id)
+    query = scoped(Ticket.all().select_related("device"), who)
     if state in tickets.State.__members__.values():
         query = query.filter(state=state)
     today = repairs.office_day(_now(request))
