@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleet.devices.routes import TimeZone
+from fleet.devices.schemas import TimeZone
 from fleet.domain import calendar, refunds, tickets
 from fleet.domain.calendar import ZONES, indonesia, local_day
 

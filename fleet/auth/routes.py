@@ -7,39 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth import passwords, tokens
 from fleet.auth.deps import Admin, Caller, authenticate, revoke_tokens
-from fleet.auth.models import Role, User
+from fleet.auth.models import User
+from fleet.auth.schemas import PasswordIn, Token, UserIn, UserOut
 from fleet.auth.service import create_user
 from fleet.auth.throttle import TooManyLogins
 
 router = APIRouter(tags=["auth"])
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-
-
-class UserOut(BaseModel):
-    id: int
-    username: str
-    role: Role
-    merchant_id: int | None
-    active: bool
-
-
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=10, max_length=128)
-    role: Role
-    merchant_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 def user_out(user: User) -> UserOut:
@@ -79,13 +57,6 @@ async def logout(who: Caller) -> Response:
     """End every session of the caller: its bearer tokens and portal cookies stop working now."""
     await revoke_tokens(who.user_id)
     return Response(status_code=204)
-
-
-class PasswordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current_password: str = Field(min_length=1, max_length=128)
-    new_password: str = Field(min_length=10, max_length=128)
 
 
 @router.post("/auth/password", response_model=Token, responses={403: {"description": "wrong current password"}})

@@ -1,45 +1,20 @@
 """Commands API: queue a command for a device, follow its status."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from fleet.api.params import Limit, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, scoped, visible_device
 from fleet.commands import service
 from fleet.commands.models import Command
+from fleet.commands.schemas import CommandIn, CommandOut
 
 router = APIRouter(tags=["commands"])
 
 CommandId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9a-f]+$")]
-
-
-class CommandIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(description="ping, reprint, lock, unlock, config, set_clock", max_length=24)
-    args: dict[str, Any] = Field(default_factory=dict)
-    ttl_seconds: int = Field(default=int(service.DEFAULT_TTL.total_seconds()), ge=1, le=30 * 86400)
-
-
-class CommandOut(BaseModel):
-    id: str
-    serial: str
-    name: str
-    args: dict[str, Any]
-    status: str
-    created_at: datetime
-    expires_at: datetime
-    attempts: int
-    last_sent_at: datetime | None
-    finished_at: datetime | None
-    error: str | None
-    detail: str | None
-    result: dict[str, Any] | None
-    requested_by: str
 
 
 def command_out(cmd: Command, serial: str) -> CommandOut:

@@ -1,122 +1,37 @@
 """Devices, merchants, unregistered sightings and bulk import."""
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
 from fleet import mosquitto_config
-from fleet.api.inputs import Name
 from fleet.api.params import Limit, MerchantId, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, scoped, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
 from fleet.devices import importer, presence, service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
-from fleet.domain import paylater
+from fleet.devices.schemas import (
+    Credentials,
+    DeviceDetail,
+    DeviceOut,
+    DevicePage,
+    ImportReportOut,
+    MerchantIn,
+    MerchantOut,
+    MerchantSettings,
+    OnboardingOut,
+    RowErrorOut,
+    SightingOut,
+)
 from fleet.ingest.models import TelemetrySample
-from fleet.ingest.schemas import EventOut, event_out
+from fleet.ingest.schemas import event_out
 
 router = APIRouter(tags=["devices"])
 
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
-
-# Indonesia's zones (fleet.domain.calendar.ZONES): WIB, WITA, WIT.
-TimeZone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
-
-
-class MerchantOut(BaseModel):
-    id: int
-    name: str
-    auto_cancel_minutes: int  # P4: a PayLater customer pays within this window
-    time_zone: str
-
-    @classmethod
-    def of(cls, merchant: Merchant) -> "MerchantOut":
-        return cls(
-            id=merchant.id,
-            name=merchant.name,
-            auto_cancel_minutes=merchant.auto_cancel_minutes,
-            time_zone=merchant.time_zone,
-        )
-
-
-class MerchantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[Name, Field(min_length=1, max_length=120)]
-
-
-class MerchantSettings(BaseModel):
-    """What a merchant sets for itself (TokoAdmin's settings)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    auto_cancel_minutes: int | None = Field(default=None, ge=paylater.AUTO_CANCEL_LEAST, le=paylater.AUTO_CANCEL_MOST)
-    time_zone: TimeZone | None = Field(default=None, description="the zone whose days count for its rules (RF1)")
-
-
-class DeviceOut(BaseModel):
-    serial: str
-    model: str
-    device_type: str
-    hw_id: str | None
-    firmware: str | None
-    ownership: str
-    invoice_number: str | None
-    invoice_date: date | None
-    rental_start: date | None
-    rental_end: date | None
-    service_plan: str  # basic or premium (S1's lead time)
-    merchant_id: int | None
-    online: bool
-    last_seen: datetime | None
-    boot_reason: str | None
-    capabilities: list[str]
-    has_credentials: bool
-
-
-class DevicePage(BaseModel):
-    total: int
-    items: list[DeviceOut]
-
-
-class DeviceDetail(DeviceOut):
-    telemetry: dict[str, Any] | None
-    recent_events: list[EventOut]
-    open_commands: int
-
-
-class SightingOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    serial: str
-    first_seen: datetime
-    last_seen: datetime
-    messages: int
-    last_topic: str
-
-
-class RowErrorOut(BaseModel):
-    line: int
-    serial: str | None
-    field: str
-    message: str
-
-
-class ImportReportOut(BaseModel):
-    rows: int
-    created: int
-    merchants_created: list[str]
-    errors: list[RowErrorOut]
-
-
-class Credentials(BaseModel):
-    serial: str
-    username: str
-    password: str = Field(description="shown once; the fleet keeps only its hash")
 
 
 def device_out(d: Device, now: datetime) -> dict[str, Any]:
@@ -252,14 +167,6 @@ async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who
     if changed:
         await merchant.save(update_fields=list(changed))
     return MerchantOut.of(merchant)
-
-
-class OnboardingOut(BaseModel):
-    stage: str  # new, onboarding or active (O1)
-    first_payment_on: date | None
-    activation_due: date | None  # activated on this day at the latest: 14 working days after the first payment
-    activated_on: date | None
-    rule: str
 
 
 @router.get("/merchants/{merchant_id}/onboarding", response_model=OnboardingOut)

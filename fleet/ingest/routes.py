@@ -2,10 +2,9 @@
 
 import base64
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from tortoise.queryset import QuerySet
 
 from fleet.api.params import Limit, MerchantId, Offset, Serial
@@ -13,7 +12,7 @@ from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, visible_device, visible_events, visible_merchant
 from fleet.ingest import downsample, quarantine
 from fleet.ingest.models import TRANSACTION_TYPES, Event, QuarantinedMessage, TelemetrySample
-from fleet.ingest.schemas import EventOut, event_out
+from fleet.ingest.schemas import QuarantinedOut, QuarantinePage, TelemetryHistory, TransactionPage, event_out
 from fleet.ingest.worker import TELEMETRY_COLUMNS
 
 router = APIRouter(tags=["telemetry and transactions"])
@@ -21,19 +20,6 @@ router = APIRouter(tags=["telemetry and transactions"])
 MAX_RAW_SAMPLES = 200_000  # a range holding more is refused: ask for a shorter one
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-class TelemetryHistory(BaseModel):
-    serial: str
-    since: datetime
-    until: datetime
-    bucket_seconds: int
-    points: list[dict[str, Any]]
-
-
-class TransactionPage(BaseModel):
-    total: int
-    items: list[EventOut]
 
 
 def _aware(value: datetime | None, default: datetime) -> datetime:
@@ -94,24 +80,6 @@ async def merchant_transactions(
     shows its sales here; one it took over shows none of the previous owner's)."""
     merchant = await visible_merchant(who, merchant_id)
     return await _transactions(Event.filter(merchant_id=merchant.id), type, limit, offset)
-
-
-class QuarantinedOut(BaseModel):
-    id: int
-    received_at: datetime
-    topic: str
-    serial: str | None
-    reason: str
-    field: str
-    detail: str
-    size: int
-    payload_text: str  # the kept bytes as UTF-8, undecodable bytes replaced: for reading
-    payload_base64: str  # the kept bytes exactly: for settling by hand
-
-
-class QuarantinePage(BaseModel):
-    total: int
-    items: list[QuarantinedOut]
 
 
 def quarantined_out(q: QuarantinedMessage) -> QuarantinedOut:

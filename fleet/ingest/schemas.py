@@ -1,4 +1,4 @@
-"""What the API answers about stored events."""
+"""What the API answers about stored events, telemetry and the quarantine."""
 
 from datetime import datetime
 from typing import Any
@@ -22,3 +22,34 @@ class EventOut(BaseModel):
 
 def event_out(e: Event) -> EventOut:
     return EventOut.model_validate(e)
+
+
+class TelemetryHistory(BaseModel):
+    serial: str
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    points: list[dict[str, Any]]
+
+
+class TransactionPage(BaseModel):
+    total: int
+    items: list[EventOut]
+
+
+class QuarantinedOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    serial: str | None
+    reason: str
+    field: str
+    detail: str
+    size: int
+    payload_text: str  # the kept bytes as UTF-8, undecodable bytes replaced: for reading
+    payload_base64: str  # the kept bytes exactly: for settling by hand
+
+
+class QuarantinePage(BaseModel):
+    total: int
+    items: list[QuarantinedOut]
