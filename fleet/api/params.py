@@ -1,10 +1,20 @@
-"""Request parameters many routes share: a device's serial in the path, a merchant's id, paging."""
+"""Request parameters many routes share: a device's serial in the path, a merchant's id, paging, and the
+time the request's rules are given (`Now`: the service's clock, which tests set)."""
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query, Request
 
 Serial = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")]
 MerchantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+Now = Annotated[datetime, Depends(_now)]

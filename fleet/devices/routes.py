@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from tortoise.expressions import Q
 
 from fleet import mosquitto_config
-from fleet.api.params import Limit, MerchantId, Offset, Serial
+from fleet.api.params import Limit, MerchantId, Now, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Staff, scoped, visible_device, visible_events, visible_merchant
 from fleet.commands.models import OPEN, Command
@@ -59,6 +59,7 @@ def device_out(d: Device, now: datetime) -> dict[str, Any]:
 @router.get("/devices", response_model=DevicePage)
 async def list_devices(
     request: Request,
+    now: Now,
     who: Caller,
     merchant_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     online: bool | None = None,
@@ -71,7 +72,6 @@ async def list_devices(
     query = scoped(Device.all(), who)
     if merchant_id is not None:
         query = query.filter(merchant_id=merchant_id)
-    now = request.app.state.clock()
     if online is not None:
         query = query.filter(presence.online_q(now) if online else presence.offline_q(now))
     if model:
@@ -86,7 +86,7 @@ async def list_devices(
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
-async def device_detail(request: Request, serial: Serial, who: Caller) -> DeviceDetail:
+async def device_detail(request: Request, now: Now, serial: Serial, who: Caller) -> DeviceDetail:
     device = await visible_device(who, serial)
     sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()
     telemetry = None
@@ -95,7 +95,7 @@ async def device_detail(request: Request, serial: Serial, who: Caller) -> Device
     events = await visible_events(who, serial).order_by("-seq").limit(20)
     open_commands = await Command.filter(device=device, status__in=OPEN).count()
     return DeviceDetail(
-        **device_out(device, request.app.state.clock()),
+        **device_out(device, now),
         telemetry=telemetry,
         recent_events=[event_out(e) for e in events],
         open_commands=open_commands,
@@ -170,16 +170,15 @@ async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who
 
 
 @router.get("/merchants/{merchant_id}/onboarding", response_model=OnboardingOut)
-async def merchant_onboarding(request: Request, merchant_id: MerchantId, who: Caller) -> OnboardingOut:
+async def merchant_onboarding(request: Request, now: Now, merchant_id: MerchantId, who: Caller) -> OnboardingOut:
     """The merchant's onboarding (O1): its stage, its first payment's day and its activation deadline."""
     merchant = await visible_merchant(who, merchant_id)
-    return OnboardingOut(**vars(service.onboarding_of(merchant, request.app.state.clock())))
+    return OnboardingOut(**vars(service.onboarding_of(merchant, now)))
 
 
 @router.post("/merchants/{merchant_id}/onboarding/finish", response_model=OnboardingOut)
-async def finish_onboarding(request: Request, merchant_id: MerchantId, who: Staff) -> OnboardingOut:
+async def finish_onboarding(request: Request, now: Now, merchant_id: MerchantId, who: Staff) -> OnboardingOut:
     """Biz Support ends the merchant's onboarding: its account is active from today (O1)."""
-    now = request.app.state.clock()
     merchant = await service.finish_onboarding(await visible_merchant(who, merchant_id), now)
     return OnboardingOut(**vars(service.onboarding_of(merchant, now)))
 

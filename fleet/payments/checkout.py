@@ -4,6 +4,7 @@ chooses one of the methods the cashier allowed, and goes on to the gateway's hos
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fleet.api.params import Now
 from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
 from fleet.payments import paylinks
@@ -34,14 +35,14 @@ async def pay_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/pay/{token}")
-async def pay(request: Request, token: str) -> Response:
+async def pay(request: Request, now: Now, token: str) -> Response:
     link = await _link(token)
     form = await csrf_form(request)
     acquirer = request.app.state.acquirer
     if acquirer is None:
         return await _page(request, link, 404, "payments are not enabled on this service")
     try:
-        url = await paylinks.checkout(acquirer, link, str(form.get("method") or ""), request.app.state.clock())
+        url = await paylinks.checkout(acquirer, link, str(form.get("method") or ""), now)
     except Problem as e:
         return await _page(request, link, e.status, e.detail)
     return RedirectResponse(url, status_code=303)

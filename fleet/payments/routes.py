@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from fleet.api.inputs import FIRST_DAY, LAST_DAY
-from fleet.api.params import Limit, Offset, Serial
+from fleet.api.params import Limit, Now, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_merchant
 from fleet.devices.models import Device
@@ -43,7 +43,7 @@ def _acquirer(request: Request) -> Acquirer:
 
 
 @router.post("/payments/webhooks/sandbox")
-async def webhook(request: Request) -> dict[str, str]:
+async def webhook(request: Request, now: Now) -> dict[str, str]:
     """The acquirer's signed notification. Forged, stale or malformed ones are refused and counted; a
     replayed one is acknowledged and changes nothing."""
     acquirer = _acquirer(request)
@@ -51,7 +51,7 @@ async def webhook(request: Request) -> dict[str, str]:
     headers = {k.lower(): v for k, v in request.headers.items()}
     counters = request.app.state.counters
     try:
-        outcome = await service.accept_webhook(acquirer, headers, body, request.app.state.clock())
+        outcome = await service.accept_webhook(acquirer, headers, body, now)
     except WebhookRefused as e:
         counters[f"webhook.refused.{e.reason}"] += 1
         raise Problem(401 if e.reason != "malformed" else 400, f"webhook refused: {e.reason}", type_="webhook") from e
@@ -83,11 +83,11 @@ async def cases(
 
 
 @router.post("/payments/fix-cases/{case_id}/resolve", response_model=CaseOut)
-async def resolve(request: Request, case_id: CaseId, body: ResolveIn, who: Staff) -> CaseOut:
+async def resolve(request: Request, now: Now, case_id: CaseId, body: ResolveIn, who: Staff) -> CaseOut:
     case = await FixPaymentCase.get_or_none(id=case_id)
     if case is None:
         raise Problem(404, f"no case {case_id}", type_="not-found")
-    case = await service.resolve_case(case, body.outcome, who.username, request.app.state.clock())
+    case = await service.resolve_case(case, body.outcome, who.username, now)
     return CaseOut.model_validate(case)
 
 
@@ -98,7 +98,7 @@ async def resolve(request: Request, case_id: CaseId, body: ResolveIn, who: Staff
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def reconcile(
-    request: Request, who: Staff, day: Annotated[date, Query(alias="date", ge=FIRST_DAY, le=LAST_DAY)]
+    request: Request, now: Now, who: Staff, day: Annotated[date, Query(alias="date", ge=FIRST_DAY, le=LAST_DAY)]
 ) -> ReconciliationOut:
     """Reconcile a day: the settlement report in the body (CSV), or fetched from the gateway when empty."""
     body = await request.body()
@@ -108,7 +108,7 @@ async def reconcile(
         text = body.decode("utf-8-sig") if body else await _acquirer(request).settlement(day)
     except UnicodeDecodeError as e:
         raise Problem(422, "the report is not UTF-8 text", type_="bad-file") from e
-    run = await service.reconcile_day(day, text, request.app.state.clock())
+    run = await service.reconcile_day(day, text, now)
     return ReconciliationOut.model_validate(run)
 
 
@@ -150,10 +150,11 @@ async def order(serial: Serial, receipt: Receipt, who: Caller) -> OrderOut:
 
 
 @router.post("/devices/{serial}/orders/{receipt}/paylinks", response_model=OrderOut, status_code=201)
-async def send_paylink(request: Request, serial: Serial, receipt: Receipt, body: PayLinkIn, who: Caller) -> OrderOut:
+async def send_paylink(
+    request: Request, now: Now, serial: Serial, receipt: Receipt, body: PayLinkIn, who: Caller
+) -> OrderOut:
     """Send an invoice for the outstanding amount (P1), by email and/or SMS to a +62 number (P2)."""
     device = await visible_device(who, serial)
-    now = request.app.state.clock()
     await paylinks.create(_acquirer(request), device, receipt, body.email, body.phone, body.methods, who.username, now)
     return await _order_out(who, device.serial, receipt)
 
@@ -181,7 +182,7 @@ async def _session(who: Principal, session_id: str) -> PayLaterSession:
 
 
 @router.post("/paylater/sessions", response_model=PayLaterOut, status_code=201)
-async def paylater_start(request: Request, body: PayLaterIn, who: Caller) -> PayLaterOut:
+async def paylater_start(request: Request, now: Now, body: PayLaterIn, who: Caller) -> PayLaterOut:
     """P4: the customer's phone number; an OTP goes to it by SMS."""
     device = await visible_device(who, body.serial)
     row = await paylater.start(
@@ -192,25 +193,25 @@ async def paylater_start(request: Request, body: PayLaterIn, who: Caller) -> Pay
         body.amount,
         body.phone,
         who.username,
-        request.app.state.clock(),
+        now,
     )
     return _session_out(row)
 
 
 @router.post("/paylater/sessions/{session_id}/otp", response_model=PayLaterOut)
-async def paylater_otp(request: Request, session_id: SessionId, body: OtpIn, who: Caller) -> PayLaterOut:
+async def paylater_otp(request: Request, now: Now, session_id: SessionId, body: OtpIn, who: Caller) -> PayLaterOut:
     """The code the customer received: when right, the offer (tenors, down payment, deadline) or a refusal."""
     row = await _session(who, session_id)
-    outcome = await paylater.verify(
-        _acquirer(request), request.app.state.otp_key, row, body.code, request.app.state.clock()
-    )
+    outcome = await paylater.verify(_acquirer(request), request.app.state.otp_key, row, body.code, now)
     return _session_out(row, outcome)
 
 
 @router.post("/paylater/sessions/{session_id}/confirm", response_model=PayLaterOut)
-async def paylater_confirm(request: Request, session_id: SessionId, body: TenorIn, who: Caller) -> PayLaterOut:
+async def paylater_confirm(
+    request: Request, now: Now, session_id: SessionId, body: TenorIn, who: Caller
+) -> PayLaterOut:
     row = await _session(who, session_id)
-    row = await paylater.confirm(_acquirer(request), row, body.tenor_months, request.app.state.clock())
+    row = await paylater.confirm(_acquirer(request), row, body.tenor_months, now)
     return _session_out(row)
 
 
@@ -222,7 +223,7 @@ async def _refund(who: Principal, refund_id: int) -> RefundRequest:
 
 
 @router.post("/refunds", response_model=RefundOut, status_code=201)
-async def refund_request(request: Request, body: RefundIn, who: Caller) -> RefundOut:
+async def refund_request(request: Request, now: Now, body: RefundIn, who: Caller) -> RefundOut:
     """A customer's refund, return or complaint (RF3: a replacement, or a refund excluding shipping) on a
     paid order; to be answered within 3 working days (RF1)."""
     device = await visible_device(who, body.serial)
@@ -235,7 +236,7 @@ async def refund_request(request: Request, body: RefundIn, who: Caller) -> Refun
         body.email,
         body.phone,
         who.username,
-        request.app.state.clock(),
+        now,
     )
     return RefundOut.model_validate(made)
 
@@ -251,18 +252,18 @@ async def refund_list(
 
 
 @router.post("/refunds/{refund_id}/approve", response_model=RefundOut)
-async def refund_approve(request: Request, refund_id: CaseId, who: Caller) -> RefundOut:
+async def refund_approve(request: Request, now: Now, refund_id: CaseId, who: Caller) -> RefundOut:
     """Approve; an after-sale refund is paid from the merchant's balance, refused when too low (RF5)."""
     found = await _refund(who, refund_id)
-    done = await refunds.approve(found, who.username, request.app.state.clock(), request.app.state.acquirer)
+    done = await refunds.approve(found, who.username, now, request.app.state.acquirer)
     return RefundOut.model_validate(done)
 
 
 @router.post("/refunds/{refund_id}/reject", response_model=RefundOut)
-async def refund_reject(request: Request, refund_id: CaseId, body: RejectIn, who: Caller) -> RefundOut:
+async def refund_reject(request: Request, now: Now, refund_id: CaseId, body: RejectIn, who: Caller) -> RefundOut:
     """Reject with a reason; the customer is notified by email or SMS (RF4)."""
     found = await _refund(who, refund_id)
-    done = await refunds.reject(found, body.reason, who.username, request.app.state.clock(), request.app.state.acquirer)
+    done = await refunds.reject(found, body.reason, who.username, now, request.app.state.acquirer)
     return RefundOut.model_validate(done)
 
 

@@ -1,11 +1,11 @@
 """Warranty, rental, repair tickets and suggestions; the public warranty check."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from fleet.api.params import Limit, Offset, Serial
+from fleet.api.params import Limit, Now, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_ticket
@@ -31,11 +31,6 @@ TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Action = Annotated[str, Path(pattern=r"^[a-z_]{1,32}$")]
 # The public check answers this many requests per client and minute, so serials cannot be enumerated.
 PUBLIC_CHECKS_PER_MINUTE = 10
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock()
-    return now
 
 
 def _role(who: Principal) -> tickets.Role:
@@ -80,6 +75,7 @@ async def ticket_out(row: Ticket, who: Principal, today: date, with_history: boo
 @router.get("/devices/{serial}/warranty", response_model=WarrantyOut)
 async def device_warranty(
     request: Request,
+    now: Now,
     serial: Serial,
     who: Caller,
     on: date | None = None,
@@ -88,23 +84,22 @@ async def device_warranty(
 ) -> WarrantyOut:
     """Warranty on a date (default today), optionally for a damage cause and a part (W1-W3)."""
     device = await visible_device(who, serial)
-    day = on or await service.device_day(device, _now(request))
+    day = on or await service.device_day(device, now)
     status = service.warranty_of(device, day, cause, part)
     return WarrantyOut(serial=serial, on=day, **vars(status))
 
 
 @router.get("/devices/{serial}/rental", response_model=RentalOut)
-async def device_rental(request: Request, serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
+async def device_rental(request: Request, now: Now, serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
     device = await visible_device(who, serial)
-    day = on or await service.device_day(device, _now(request))
+    day = on or await service.device_day(device, now)
     status = service.rental_of(device, day)
     return RentalOut(serial=serial, on=day, **vars(status))
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
-async def open_ticket(request: Request, body: TicketIn, who: Caller) -> TicketOut:
+async def open_ticket(request: Request, now: Now, body: TicketIn, who: Caller) -> TicketOut:
     device = await visible_device(who, body.serial)
-    now = _now(request)
     row = await service.open_ticket(device, body.problem, who.username, now)
     return await ticket_out(row, who, service.office_day(now), True)
 
@@ -112,6 +107,7 @@ async def open_ticket(request: Request, body: TicketIn, who: Caller) -> TicketOu
 @router.get("/tickets", response_model=list[TicketOut])
 async def list_tickets(
     request: Request,
+    now: Now,
     who: Caller,
     state: tickets.State | None = None,
     overdue: bool | None = None,
@@ -125,7 +121,7 @@ async def list_tickets(
         query = query.filter(state=state)
     if serial:
         query = query.filter(device__serial=serial.upper())
-    today = service.office_day(_now(request))
+    today = service.office_day(now)
     if overdue is not None:
         candidates = Ticket.filter(due_latest__lt=today).exclude(state__in=[str(x) for x in tickets.NO_SLA])
         rows_late = await candidates.values_list("id", "finished_on", "due_latest")
@@ -136,18 +132,17 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-async def ticket_detail(request: Request, ticket_id: TicketId, who: Caller) -> TicketOut:
-    return await ticket_out(await visible_ticket(who, ticket_id), who, service.office_day(_now(request)), True)
+async def ticket_detail(request: Request, now: Now, ticket_id: TicketId, who: Caller) -> TicketOut:
+    return await ticket_out(await visible_ticket(who, ticket_id), who, service.office_day(now), True)
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
 async def ticket_action(
-    request: Request, ticket_id: TicketId, action: Action, body: ActionIn, who: Caller
+    request: Request, now: Now, ticket_id: TicketId, action: Action, body: ActionIn, who: Caller
 ) -> TicketOut:
     """Perform one transition. Refused: 409 when the state does not allow it, 403 when the caller's role
     may not, 422 when the details are wrong; the problem names the rule."""
     row = await visible_ticket(who, ticket_id)
-    now = _now(request)
     row = await service.act(row, action, _role(who), who.username, now, body.data, body.version)
     return await ticket_out(row, who, service.office_day(now), True)
 
@@ -176,9 +171,8 @@ def _suggestion_out(s: Suggestion) -> SuggestionOut:
 
 
 @router.post("/suggestions/{suggestion_id}/accept", response_model=TicketOut, status_code=201)
-async def accept_suggestion(request: Request, suggestion_id: TicketId, who: Staff) -> TicketOut:
+async def accept_suggestion(request: Request, now: Now, suggestion_id: TicketId, who: Staff) -> TicketOut:
     """Open a ticket from a suggestion (Biz Support decides; suggestions never open tickets)."""
-    now = _now(request)
     row = await service.accept_suggestion(suggestion_id, who.username, now)
     return await ticket_out(row, who, service.office_day(now), True)
 
@@ -194,7 +188,7 @@ async def dismiss_suggestion(suggestion_id: TicketId, who: Staff) -> SuggestionO
 
 
 @router.post("/public/warranty-check", response_model=PublicCheckOut)
-async def public_warranty_check(body: PublicCheckIn, request: Request) -> PublicCheckOut:
+async def public_warranty_check(body: PublicCheckIn, request: Request, now: Now) -> PublicCheckOut:
     """For merchants, without logging in: the serial and the invoice number together (rented devices: the
     rental contract number in place of the invoice). Rate-limited per client; a serial alone tells
     nothing, and a wrong pair answers exactly like an unknown serial (W4)."""
@@ -205,7 +199,7 @@ async def public_warranty_check(body: PublicCheckIn, request: Request) -> Public
         client_address(request),
         body.serial,
         body.invoice_number,
-        service.office_day(_now(request)),
+        service.office_day(now),
     )
     covers = (
         "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from tortoise.expressions import Q
 
 from fleet.api.guard import page_policy
+from fleet.api.params import Now
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import (
@@ -184,9 +185,8 @@ async def portal(request: Request) -> Response:
 
 
 @router.get("/portal/dashboard")
-async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLResponse:
+async def dashboard(request: Request, now: Now, hours: int = OFFLINE_HOURS) -> HTMLResponse:
     who = await _staff(request)
-    now = _now(request)
     # Counted over the whole fleet, from each device's latest heartbeat (kept on its row by the ingest);
     # each alert list shows its first ALERT_ROWS.
     paper_out = Device.filter(paper="out")
@@ -222,11 +222,11 @@ async def dashboard(request: Request, hours: int = OFFLINE_HOURS) -> HTMLRespons
 
 
 @router.post("/portal/suggestions/{suggestion_id}/accept")
-async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
+async def accept_suggestion(request: Request, now: Now, suggestion_id: int) -> Response:
     who = await _staff(request)
     await csrf_form(request)
     try:
-        row = await repairs.accept_suggestion(suggestion_id, who.username, _now(request))
+        row = await repairs.accept_suggestion(suggestion_id, who.username, now)
     except Problem:
         raise PageError(404, "not_found") from None
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
@@ -236,18 +236,17 @@ async def accept_suggestion(request: Request, suggestion_id: int) -> Response:
 
 
 @router.get("/portal/devices")
-async def devices_page(request: Request, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
+async def devices_page(request: Request, now: Now, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
     who = await _who(request)
     query = scoped(Device.all().select_related("merchant"), who)
     if q.strip():
         query = query.filter(devices_service.matching(q))
     if online in ("1", "0"):
-        now = _now(request)
         query = query.filter(presence.online_q(now) if online == "1" else presence.offline_q(now))
     if merchant.isdigit() and who.is_staff:
         query = query.filter(merchant_id=int(merchant))
     rows = await query.order_by("serial").limit(200)
-    today = repairs.office_day(_now(request))
+    today = repairs.office_day(now)
     listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
     merchants = await Merchant.all().order_by("name") if who.is_staff else []
     own = await Merchant.get_or_none(id=who.merchant_id) if who.merchant_id else None
@@ -354,7 +353,7 @@ async def device_commands_fragment(request: Request, serial: str) -> HTMLRespons
 
 
 @router.post("/portal/devices/{serial}/commands")
-async def send_command(request: Request, serial: str) -> Response:
+async def send_command(request: Request, now: Now, serial: str) -> Response:
     who = await _who(request)
     device = await _device(request, who, serial)
     form = await csrf_form(request)
@@ -367,14 +366,14 @@ async def send_command(request: Request, serial: str) -> Response:
     elif name == "lock":
         args["reason"] = "locked by Biz Support"
     try:
-        await commands.enqueue(device, name, args, who.username, _now(request))
+        await commands.enqueue(device, name, args, who.username, now)
     except Problem as e:
         return redirect(request, f"/portal/devices/{device.serial}", e.detail)
     return RedirectResponse(f"/portal/devices/{device.serial}#commands", status_code=303)
 
 
 @router.post("/portal/devices/{serial}/tickets")
-async def open_ticket(request: Request, serial: str) -> Response:
+async def open_ticket(request: Request, now: Now, serial: str) -> Response:
     who = await _who(request)
     device = await _device(request, who, serial)
     form = await csrf_form(request)
@@ -383,12 +382,12 @@ async def open_ticket(request: Request, serial: str) -> Response:
         return redirect(
             request, f"/portal/devices/{device.serial}", i18n.text(session.language(request), "problem_too_short")
         )
-    row = await repairs.open_ticket(device, problem, who.username, _now(request))
+    row = await repairs.open_ticket(device, problem, who.username, now)
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
 
 @router.post("/portal/devices/{serial}/orders/{receipt}/paylinks")
-async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
+async def send_paylink(request: Request, now: Now, serial: str, receipt: str) -> Response:
     """P1-P2 from the portal: an invoice for an order's outstanding amount, by email and/or SMS (+62)."""
     who = await _who(request)
     device = await _device(request, who, serial)
@@ -401,7 +400,7 @@ async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
     if acquirer is None:
         return redirect(request, back, "payments are not enabled on this service")
     try:
-        await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, _now(request))
+        await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, now)
     except Problem as e:
         return redirect(request, back, e.detail)
     return redirect(request, back, i18n.text(session.language(request), "paylink_sent"), ok=True)
@@ -411,12 +410,12 @@ async def send_paylink(request: Request, serial: str, receipt: str) -> Response:
 
 
 @router.get("/portal/tickets")
-async def tickets_page(request: Request, state: str = "") -> HTMLResponse:
+async def tickets_page(request: Request, now: Now, state: str = "") -> HTMLResponse:
     who = await _who(request)
     query = scoped(Ticket.all().select_related("device"), who)
     if state in tickets.State.__members__.values():
         query = query.filter(state=state)
-    today = repairs.office_day(_now(request))
+    today = repairs.office_day(now)
     rows = [
         (r, tickets.sla_overdue(repairs.to_domain(r, r.device), today))
         for r in await query.order_by("due_latest", "id").limit(300)
@@ -463,7 +462,7 @@ async def _ticket_view(request: Request, ticket_id: int, error: str = "", status
 
 
 @router.post("/portal/tickets/{ticket_id}/actions")
-async def ticket_action(request: Request, ticket_id: int) -> Response:
+async def ticket_action(request: Request, now: Now, ticket_id: int) -> Response:
     who = await _who(request)
     row = await _ticket(who, ticket_id)
     form = await csrf_form(request)
@@ -476,7 +475,7 @@ async def ticket_action(request: Request, ticket_id: int) -> Response:
             action,
             role,
             who.username,
-            _now(request),
+            now,
             forms.action_data(action, form),
             int(str(version)) if str(version or "").isdigit() else None,
         )
@@ -521,7 +520,7 @@ async def warranty_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/warranty")
-async def warranty_check(request: Request) -> HTMLResponse:
+async def warranty_check(request: Request, now: Now) -> HTMLResponse:
     form = await csrf_form(request)
     serial = str(form.get("serial") or "").strip().upper()[:32]
     invoice = str(form.get("invoice_number") or "").strip().upper()[:64]
@@ -534,7 +533,7 @@ async def warranty_check(request: Request) -> HTMLResponse:
             client_address(request),
             serial,
             invoice,
-            repairs.office_day(_now(request)),
+            repairs.office_day(now),
         )
     except Problem as e:
         error = "too_many" if e.status == 429 else "not_registered"
