@@ -10,7 +10,7 @@ from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_ticket
 from fleet.devices.models import Device
-from fleet.domain import sla, tickets
+from fleet.domain import tickets
 from fleet.repairs import service
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from fleet.repairs.schemas import (
@@ -123,10 +123,7 @@ async def list_tickets(
         query = query.filter(device__serial=serial.upper())
     today = service.office_day(now)
     if overdue is not None:
-        candidates = Ticket.filter(due_latest__lt=today).exclude(state__in=[str(x) for x in tickets.NO_SLA])
-        rows_late = await candidates.values_list("id", "finished_on", "due_latest")
-        late_ids = [i for i, finished, due in rows_late if sla.late(due, today, finished)]
-        query = query.filter(id__in=late_ids) if overdue else query.exclude(id__in=late_ids)
+        query = query.filter(service.late_q(today) if overdue else service.on_time_q(today))
     rows = await query.order_by("due_latest", "id").offset(offset).limit(limit)
     return [await ticket_out(r, who, today) for r in rows]
 

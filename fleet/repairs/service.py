@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from fleet.api.problems import Problem
@@ -35,6 +36,21 @@ async def device_day(device: Device | None, now: datetime) -> date:
     """Today for a device: the day in its merchant's zone (warranty W1-W2, rental)."""
     zone = await merchant_zone(device.merchant_id if device else None)  # type: ignore[attr-defined]
     return cal.local_day(now, zone)
+
+
+def late_q(today: date) -> Q:
+    """S1 in SQL, as tickets.sla_overdue: past the latest due day, unfinished then or finished after it
+    (never a referred or cancelled ticket). The database filters; no list of ids is sent to it."""
+    no_sla = [str(state) for state in tickets.NO_SLA]
+    unfinished_or_late = Q(finished_on__isnull=True) | Q(finished_on__gt=F("due_latest"))
+    return Q(due_latest__lt=today) & ~Q(state__in=no_sla) & unfinished_or_late
+
+
+def on_time_q(today: date) -> Q:
+    """Every ticket late_q leaves out (tickets without a due day included)."""
+    no_sla = [str(state) for state in tickets.NO_SLA]
+    finished_in_time = Q(finished_on__isnull=False) & Q(finished_on__lte=F("due_latest"))
+    return Q(due_latest__isnull=True) | Q(due_latest__gte=today) | Q(state__in=no_sla) | finished_in_time
 
 
 def terms(device: Device) -> warranty.Terms:
