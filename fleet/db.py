@@ -25,6 +25,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     # The connection is named after its engine: Tortoise caches compiled SQL per connection name, and one
     # process (a test run) may use SQLite and PostgreSQL one after the other.
     engine = database_url.split("://", 1)[0]
+    if engine in ("postgres", "postgresql", "asyncpg") and "maxsize=" not in database_url:
+        # The connection pool of one process (Tortoise's default is 5: under 8 clients 3 always waited).
+        database_url += ("&" if "?" in database_url else "?") + f"maxsize={get_settings().database_pool}"
     return {
         "connections": {engine: database_url},
         "apps": {"fleet": {"models": MODELS, "default_connection": engine, "migrations": "fleet.migrations"}},

@@ -12,6 +12,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore")
 
     database_url: str = "sqlite://var/fleet.sqlite3"
+    database_pool: int = 20  # PostgreSQL connections one process may hold (the API's; each ingest worker's)
     # Empty: the service starts its own in-process broker. Otherwise mqtt://user:pass@host:port.
     broker_url: str = ""
     broker_port: int = 1883  # the in-process broker's port (a free one when it is taken)
