@@ -21,6 +21,7 @@ from fleet.commands.routes import router as commands_router
 from fleet.devices.routes import router as devices_router
 from fleet.ingest.models import QuarantinedMessage
 from fleet.ingest.routes import router as ingest_router
+from fleet.notifications import service as notifications
 from fleet.payments import checkout
 from fleet.payments.routes import router as payments_router
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
@@ -114,6 +115,10 @@ def create_app(
             health["ingest"] = ingest
             if not ingest["ok"]:
                 health["status"] = "degraded"
+        try:  # messages waiting and channels failing (a channel down does not degrade the service)
+            health["notifications"] = await notifications.health()
+        except Exception:
+            health["notifications"] = {"database": "unreachable"}
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)

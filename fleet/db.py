@@ -17,6 +17,7 @@ MODELS = [
     "fleet.commands.models",
     "fleet.repairs.models",
     "fleet.payments.models",
+    "fleet.notifications.models",
 ]
 
 

@@ -24,12 +24,14 @@ from fleet.auth import keys
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY, STATUS, STATUS_EVERY_S
+from fleet.notifications import service as notifications
 from fleet.payments import refunds
 from fleet.payments import service as payments
 from fleet.payments.gateway import Acquirer
 from fleet.payments.requests import TerminalRequests
 from fleet.repairs import service as repairs
 
+NOTIFY_EVERY_S = 2.0  # how often the outbox is looked at
 log = logging.getLogger("fleet.service")
 
 
@@ -88,6 +90,7 @@ class Service:
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._notifications()))
         if self.acquirer is not None:
             self._tasks.append(asyncio.create_task(self._payments()))
         if self.secret:  # without a gateway it answers that PayLater is not available
@@ -170,6 +173,16 @@ class Service:
                 log.exception("housekeeping failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.housekeeping_every)
+
+    async def _notifications(self) -> None:
+        """Every few seconds: the outbox's messages that are due, sent or put off (fleet.notifications)."""
+        while not self._stop.is_set():
+            try:
+                await notifications.send_due(self.acquirer, datetime.now(UTC))
+            except Exception:  # the database is away: the next round retries
+                log.exception("notifications round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), NOTIFY_EVERY_S)
 
     async def _payments(self) -> None:
         """Terminals' pending QRIS payments become charges at the acquirer (and cancelled ones cancelled)."""

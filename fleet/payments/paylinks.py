@@ -6,13 +6,15 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
 from fleet.ingest.models import Event
+from fleet.notifications import service as notifications
 from fleet.payments import charges
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLink
-from fleet.payments.notify import notify
 from fleet.settings import get_settings
 from fleet.web.i18n import rupiah
 
@@ -58,26 +60,30 @@ async def create(
         raise Problem(422, "methods: one or more of " + ", ".join(METHODS), type_="paylink", rule="P2")
     if await PayLink.exists(serial=device.serial, receipt=receipt, status="open"):
         raise Problem(409, "this order already has an open pay link", type_="paylink")
-    link = await PayLink.create(
-        token=secrets.token_urlsafe(24),
-        serial=device.serial,
-        receipt=receipt,
-        amount=state["outstanding"],
-        methods=methods,
-        email=email,
-        phone=phone,
-        created_by=who,
-        created_at=now,
-    )
     merchant = await Merchant.get_or_none(id=device.merchant_id) if device.merchant_id else None  # type: ignore[attr-defined]
     shop = merchant.name if merchant else "POS Fleet"
-    url = f"{get_settings().public_url.rstrip('/')}/pay/{link.token}"
-    text = f"{shop}: tagihan {receipt} sebesar {rupiah(link.amount)}. Bayar di {url}"
-    if email:
-        body = f"{text}\n\nInvoice {receipt} from {shop}: {rupiah(link.amount)} outstanding. Pay at {url}\n"
-        await notify(acquirer, email, None, f"Tagihan {receipt} - {shop}", body)
-    if phone:
-        await notify(acquirer, None, phone, "", text)
+    token = secrets.token_urlsafe(24)
+    url = f"{get_settings().public_url.rstrip('/')}/pay/{token}"
+    amount = state["outstanding"]
+    text = f"{shop}: tagihan {receipt} sebesar {rupiah(amount)}. Bayar di {url}"
+    body = f"{text}\n\nInvoice {receipt} from {shop}: {rupiah(amount)} outstanding. Pay at {url}\n"
+    async with in_transaction():  # the link and its messages together: a message is never lost, nor sent alone
+        link = await PayLink.create(
+            token=token,
+            serial=device.serial,
+            receipt=receipt,
+            amount=amount,
+            methods=methods,
+            email=email,
+            phone=phone,
+            created_by=who,
+            created_at=now,
+        )
+        queued = await notifications.enqueue(
+            f"paylink:{token}", now, email=email, subject=f"Tagihan {receipt} - {shop}", text=body
+        )
+        queued += await notifications.enqueue(f"paylink:{token}", now, phone=phone, subject="", text=text)
+    await notifications.deliver(queued, acquirer, now)  # at once; a channel that is down is retried by the job
     return link
 
 

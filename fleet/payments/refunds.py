@@ -10,10 +10,11 @@ from fleet.devices.models import Device
 from fleet.devices.service import merchant_zone
 from fleet.domain import refunds
 from fleet.domain.calendar import EASTERNMOST_ZONE, local_day
+from fleet.notifications import service as notifications
+from fleet.notifications.models import Notification
 from fleet.payments import paylinks
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import BalanceEntry, Reconciliation, RefundRequest
-from fleet.payments.notify import notify
 from fleet.web.i18n import rupiah
 from fleet.workdays import calendar_for
 
@@ -97,16 +98,26 @@ async def approve(request: RefundRequest, who: str, now: datetime, acquirer: Acq
             request.status = "approved"  # a replacement product (RF3)
         request.answered_at, request.answered_by = now, who
         await request.save()
-    if request.status == "approved":
-        what = f"pengembalian dana {rupiah(request.refund_amount)}" if request.refund_amount else "penggantian produk"
-        await notify(
-            acquirer,
-            request.customer_email,
-            request.customer_phone,
-            "Permintaan disetujui",
-            f"{request.receipt}: {what} disetujui.",
-        )
+        queued = []
+        if request.status == "approved":
+            what = (
+                f"pengembalian dana {rupiah(request.refund_amount)}" if request.refund_amount else "penggantian produk"
+            )
+            queued = await _tell(request, now, "Permintaan disetujui", f"{request.receipt}: {what} disetujui.")
+    await notifications.deliver(queued, acquirer, now)
     return request
+
+
+async def _tell(request: RefundRequest, now: datetime, subject: str, text: str) -> list[Notification]:
+    """Queue the customer's notice of an answer (email and/or SMS), in the answer's transaction."""
+    return await notifications.enqueue(
+        f"refund:{request.id}",
+        now,
+        email=request.customer_email,
+        phone=request.customer_phone,
+        subject=subject,
+        text=text,
+    )
 
 
 async def reject(
@@ -119,9 +130,11 @@ async def reject(
         raise Problem(422, "a rejection needs its reason (RF4)", type_="refund", rule="RF4")
     request.status, request.reason = "rejected", reason.strip()[:300]
     request.answered_at, request.answered_by = now, who
-    await request.save()
     text = f"Permintaan {request.kind} untuk struk {request.receipt} ditolak: {request.reason}"
-    await notify(acquirer, request.customer_email, request.customer_phone, "Permintaan ditolak", text)
+    async with in_transaction():
+        await request.save()
+        queued = await _tell(request, now, "Permintaan ditolak", text)
+    await notifications.deliver(queued, acquirer, now)
     return request
 
 

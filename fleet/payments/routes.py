@@ -10,6 +10,7 @@ from fleet.api.params import Limit, Now, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_merchant
 from fleet.devices.models import Device
+from fleet.notifications import service as notifications
 from fleet.payments import paylater, paylinks, refunds, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
 from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation, RefundRequest
@@ -136,7 +137,13 @@ async def _order_out(who: Principal, serial: str, receipt: str) -> OrderOut:
         paid=int(state["paid"]),
         outstanding=int(state["outstanding"]),
         paylinks=[
-            {"status": link.status, "amount": link.amount, "methods": link.methods, "created_at": link.created_at}
+            {
+                "status": link.status,
+                "amount": link.amount,
+                "methods": link.methods,
+                "created_at": link.created_at,
+                "notices": await notifications.states(f"paylink:{link.token}"),  # queued, sent or failed
+            }
             for link in links
         ],
     )

@@ -1,0 +1,124 @@
+"""Sending what the outbox holds: with retries and backoff, never failing the request that caused it.
+
+`enqueue` writes the message in the caller's transaction (it is sent only if the change commits);
+`deliver` tries the given messages now and records how it went, whatever the channel does; the service's
+job (`send_due`, every few seconds) retries what failed, with a growing delay, and gives up after
+MAX_ATTEMPTS, marking the message failed with its reason. `health` is what /healthz shows.
+"""
+
+import asyncio
+import logging
+import smtplib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from fleet.notifications.models import FAILED, QUEUED, SENT, Notification
+from fleet.payments.gateway import Acquirer
+from fleet.settings import get_settings
+
+log = logging.getLogger("fleet.notifications")
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=10)
+LONGEST_WAIT = timedelta(hours=1)
+SEND_TIMEOUT_S = 10
+EMAIL, SMS = "email", "sms"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: 10 s, 20 s, 40 s, … up to an hour."""
+    delay: timedelta = FIRST_RETRY * 2 ** max(0, attempts - 1)
+    return min(delay, LONGEST_WAIT)
+
+
+async def enqueue(
+    cause: str, now: datetime, *, email: str | None = None, phone: str | None = None, subject: str, text: str
+) -> list[Notification]:
+    """Queue `text` to `email` and/or `phone` (SMS only to +62 numbers: P2); call it inside the
+    transaction of the change that causes the message."""
+    rows = []
+    if email:
+        rows.append(
+            await Notification.create(
+                channel=EMAIL,
+                recipient=email,
+                subject=subject[:200],
+                body=text,
+                cause=cause,
+                next_at=now,
+                created_at=now,
+            )
+        )
+    if phone and phone.startswith("+62"):
+        rows.append(
+            await Notification.create(
+                channel=SMS, recipient=phone, body=text[:480], cause=cause, next_at=now, created_at=now
+            )
+        )
+    return rows
+
+
+def _send_email(to: str, subject: str, body: str) -> None:
+    settings = get_settings()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.mail_from, to, subject
+    message.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SEND_TIMEOUT_S) as smtp:
+        smtp.send_message(message)
+
+
+async def _send(row: Notification, acquirer: Acquirer | None) -> None:
+    if row.channel == EMAIL:
+        await asyncio.wait_for(asyncio.to_thread(_send_email, row.recipient, row.subject, row.body), SEND_TIMEOUT_S + 5)
+    elif row.channel == SMS:
+        if acquirer is None:
+            raise RuntimeError("no SMS carrier: payments are off on this service")
+        await asyncio.wait_for(acquirer.send_sms(row.recipient, row.body), SEND_TIMEOUT_S)
+    else:
+        raise RuntimeError(f"unknown channel {row.channel!r}")
+
+
+async def deliver(rows: Iterable[Notification], acquirer: Acquirer | None, now: datetime) -> None:
+    """Try each message now; a channel that fails is recorded on the row (and retried later), never raised."""
+    for row in rows:
+        row.attempts += 1
+        try:
+            await _send(row, acquirer)
+        except Exception as e:  # the channel is down or refuses: the job tries again
+            row.last_error = f"{type(e).__name__}: {e}"[:300]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = FAILED
+                log.error("notification %d by %s given up: %s", row.id, row.channel, row.last_error)
+            else:
+                row.next_at = now + retry_delay(row.attempts)
+        else:
+            row.status, row.sent_at, row.last_error = SENT, now, None
+        await row.save(update_fields=["attempts", "status", "next_at", "last_error", "sent_at"])
+
+
+async def send_due(acquirer: Acquirer | None, now: datetime, batch: int = 50) -> int:
+    """The job: send what is queued and due; returns how many were tried."""
+    rows = await Notification.filter(status=QUEUED, next_at__lte=now).order_by("next_at", "id").limit(batch)
+    await deliver(rows, acquirer, now)
+    return len(rows)
+
+
+async def states(cause: str) -> list[dict[str, Any]]:
+    """The messages of one cause, for showing where the cause is shown (a pay link: "queued", "sent")."""
+    rows = await Notification.filter(cause=cause).order_by("id")
+    return [
+        {"channel": r.channel, "status": r.status, "attempts": r.attempts, "last_error": r.last_error} for r in rows
+    ]
+
+
+async def health() -> dict[str, Any]:
+    """What /healthz shows: messages waiting, and the channels whose last tries failed."""
+    queued = await Notification.filter(status=QUEUED).count()
+    failing = await Notification.filter(status=QUEUED, attempts__gt=0).values_list("channel", flat=True)
+    failed = await Notification.filter(status=FAILED).count()
+    by_channel: dict[str, int] = {}
+    for channel in failing:
+        by_channel[str(channel)] = by_channel.get(str(channel), 0) + 1
+    return {"queued": queued, "retrying": by_channel, "failed": failed}
