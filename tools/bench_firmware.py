@@ -174,7 +174,16 @@ def _code_load_holes(code: Path, modules: tuple[str, ...], heap: int) -> int:
     """Free bytes left between pieces of code by importing `modules` in one chain into a `heap`-byte heap
     and collecting: the layout the chained data figure's flow starts from."""
     imports = "".join(f"import {m}\n" for m in modules)
-    output = _output(code, f"import gc, micropython\n{imports}gc.collect()\nmicropython.mem_info(1)", heap)
+    source = f"import gc, micropython\n{imports}gc.collect()\nmicropython.mem_info(1)"
+    # `heap` is the least the flow needed, found by bisection; compiling this script and printing the map
+    # may need a little more than that: grow it a block at a time rather than fail the whole run.
+    for extra in range(0, 16 * 1024 + 1, 1024):
+        try:
+            output = _output(code, source, heap + extra)
+            break
+        except SystemExit as e:
+            if "MemoryError" not in str(e) or extra == 16 * 1024:
+                raise
     total = used = 0
     cells = []
     for line in output.splitlines():
