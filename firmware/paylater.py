@@ -48,7 +48,7 @@ def begin(till):
         return
     till.pl_attempts += 1
     ref = "%s/P%d" % (till.sale["receipt"], till.pl_attempts)
-    till.pending = {"method": "paylater", "ref": ref, "amount": till._outstanding(), "n": 0}
+    till.pending = {"method": "paylater", "ref": ref, "amount": till.outstanding(), "n": 0}
     till.entry = ""
     _cashier(till, PHONE, "HP pelanggan", "")
 
@@ -167,4 +167,4 @@ def _stop(till, top):
     till.pending = None
     till.entry = ""
     till.state = PAY
-    till.show(top, "Bayar " + money.rupiah(till._outstanding()))
+    till.show(top, "Bayar " + money.rupiah(till.outstanding()))

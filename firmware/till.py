@@ -255,7 +255,7 @@ class Till:
             self.cart_bytes += size
             self.qty = 1
             self.state = CART
-            self.show(line["name"][:16], money.rupiah(self._totals()[4]))
+            self.show(line["name"][:16], money.rupiah(self._totals()["total"]))
         elif k == "B":
             if self.items:
                 self._open_sale()
@@ -273,7 +273,7 @@ class Till:
             self.show("1Cetak 2Refund", "3Disk Rp 4Disk %")
 
     async def _key_pay(self, k):
-        outstanding = self._outstanding()
+        outstanding = self.outstanding()
         if k == "1":
             self.state = TENDER
             self.show("Tunai (#=pas)", money.rupiah(outstanding))
@@ -291,7 +291,7 @@ class Till:
             await self.void_sale("dibatalkan kasir")
 
     async def _key_amount(self, k):
-        outstanding = self._outstanding()
+        outstanding = self.outstanding()
         if k == "C":
             self.entry = ""
             self.state = PAY
@@ -356,19 +356,21 @@ class Till:
         elif menu == "2":
             await self.refund(self.receipt_no(value))
         else:
-            subtotal = self._totals()[0]
+            subtotal = self._totals()["subtotal"]
             discount = value if menu == "3" else money.percent_of(subtotal, min(value, 100))
             if discount > subtotal:
                 self.show("Diskon > subtotal")
                 return
             self.discount = discount
-            self.show("Diskon " + money.rupiah(discount), money.rupiah(self._totals()[4]))
+            self.show("Diskon " + money.rupiah(discount), money.rupiah(self._totals()["total"]))
 
     # -- sale ------------------------------------------------------------------------------------------
 
     def receipt_no(self, seq):
         return "%s-%06d" % (self.cfg["receipt_prefix"], seq)
 
+    # The cart's totals, by the names the sale event gives them (the contract checks they add up). Comments,
+    # not docstrings, on these: a docstring is code in the heap.
     def _totals(self):
         subtotal = 0
         for line in self.items:
@@ -377,24 +379,22 @@ class Till:
         rate = self.cfg["tax_rate_bp"]
         inclusive = self.cfg["tax_inclusive"]
         tax = money.tax(taxable, rate, inclusive)
-        return subtotal, self.discount, tax, rate, taxable + (0 if inclusive else tax), inclusive
+        return {
+            "subtotal": subtotal,
+            "discount": self.discount,
+            "tax": tax,
+            "tax_rate_bp": rate,
+            "tax_inclusive": inclusive,
+            "total": taxable + (0 if inclusive else tax),
+        }
 
     def _open_sale(self):
         if not self.journal.has_room():
             self.show("MEMORI PENUH", "Hubungkan jaringan")
             return
-        subtotal, discount, tax, rate, total, inclusive = self._totals()
-        self.sale = {
-            # Receipt numbers are the journal sequence of the sale's first record: unique across reboots.
-            "receipt": self.receipt_no(self.journal.next_seq),
-            "items": self.items,
-            "subtotal": subtotal,
-            "discount": discount,
-            "tax": tax,
-            "tax_rate_bp": rate,
-            "tax_inclusive": inclusive,
-            "total": total,
-        }
+        # Receipt numbers are the journal sequence of the sale's first record: unique across reboots.
+        self.sale = {"receipt": self.receipt_no(self.journal.next_seq), "items": self.items}
+        self.sale.update(self._totals())
         self.record(ev.OPEN, self.sale)
         self.payments = []
         self.qr_attempts = 0
@@ -403,13 +403,18 @@ class Till:
         self._show_pay()
 
     def _show_pay(self):
-        self.show("Bayar " + money.rupiah(self._outstanding()), "1Tunai 2QRIS 3Krt 4DP 5PL")
+        self.show("Bayar " + money.rupiah(self.outstanding()), "1Tunai 2QRIS 3Krt 4DP 5PL")
 
-    def _outstanding(self):
+    # What the open sale's confirmed payments add up to.
+    def _paid(self):
         paid = 0
         for p in self.payments:
             paid += p["amount"]
-        return self.sale["total"] - paid
+        return paid
+
+    # What the open sale still asks for: its total less the confirmed payments (PayLater asks it too).
+    def outstanding(self):
+        return self.sale["total"] - self._paid()
 
     def _confirmed(self, line):
         data = {"receipt": self.sale["receipt"], "status": "confirmed"}
@@ -419,9 +424,7 @@ class Till:
 
     async def close_sale(self):
         sale = dict(self.sale)
-        paid = 0
-        for p in self.payments:
-            paid += p["amount"]
+        paid = self._paid()
         outstanding = sale["total"] - paid
         sale["payments"] = self.payments
         sale["paid"] = paid
@@ -520,7 +523,7 @@ class Till:
         self.pending = None
         self._confirmed(line)
         _answer(reply, True, None, None)
-        if self._outstanding():
+        if self.outstanding():
             self.state = PAY
             self._show_pay()
         else:
