@@ -193,12 +193,8 @@ async def dashboard(request: Request, now: Now, hours: int = OFFLINE_HOURS) -> H
     low_battery = Device.filter(battery_pct__lt=LOW_BATTERY)
     cutoff = now - timedelta(hours=max(1, min(hours, 24 * 365)))
     long_offline = Device.filter(presence.offline_q(now) & (Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff)))
-    open_suggestions = await Suggestion.filter(status=SuggestionStatus.OPEN).select_related("device").order_by("-id")
-    overdue = [
-        row
-        for row in await Ticket.filter(due_latest__lt=repairs.office_day(now)).select_related("device")
-        if tickets.sla_overdue(repairs.to_domain(row, row.device), repairs.office_day(now))
-    ]
+    open_suggestions = Suggestion.filter(status=SuggestionStatus.OPEN)
+    overdue = Ticket.filter(repairs.late_q(repairs.office_day(now)))  # counted and listed in SQL, never all loaded
     return render(
         request,
         "dashboard.html",
@@ -215,8 +211,9 @@ async def dashboard(request: Request, now: Now, hours: int = OFFLINE_HOURS) -> H
         long_offline=await long_offline.order_by("last_seen", "serial").limit(ALERT_ROWS),
         hours=hours,
         sightings=await UnregisteredSighting.all().order_by("-last_seen").limit(20),
-        suggestions=open_suggestions,
-        overdue=overdue,
+        suggestions=await open_suggestions.select_related("device").order_by("-id").limit(ALERT_ROWS),
+        overdue=await overdue.select_related("device").order_by("due_latest", "id").limit(ALERT_ROWS),
+        counts_more={"suggestions": await open_suggestions.count(), "overdue": await overdue.count()},
         quarantined=await QuarantinedMessage.all().count(),
     )
 
