@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 import protocol
 from fleet import __version__
+from fleet.alerts.routes import router as alerts_router
 from fleet.api import problems
 from fleet.api.guard import RequestGuard, SecurityHeaders
 from fleet.api.ratelimit import RateLimiter
@@ -121,7 +122,15 @@ def create_app(
             health["notifications"] = {"database": "unreachable"}
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
-    routers = (auth_router, devices_router, ingest_router, commands_router, repairs_router, payments_router)
+    routers = (
+        auth_router,
+        devices_router,
+        ingest_router,
+        commands_router,
+        repairs_router,
+        payments_router,
+        alerts_router,
+    )
     for router in (*routers, pages.router, checkout.router):
         app.include_router(router)
     pages.install(app)

@@ -18,6 +18,7 @@ MODELS = [
     "fleet.repairs.models",
     "fleet.payments.models",
     "fleet.notifications.models",
+    "fleet.alerts.models",
 ]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from fleet import db
+from fleet.alerts.models import Alert
 from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role, User
@@ -37,6 +38,7 @@ class Seed:
     suggestions: dict[str, int] = field(default_factory=dict)  # merchant letter → suggestion id
     paylater: dict[str, str] = field(default_factory=dict)  # merchant letter → PayLater session id
     refunds: dict[str, int] = field(default_factory=dict)  # merchant letter → refund request id
+    alerts: dict[str, int] = field(default_factory=dict)  # merchant letter → an open alert's id
 
 
 async def seed() -> Seed:
@@ -113,6 +115,15 @@ async def seed() -> Seed:
             answer_due=NOW.date(),
         )
         out.refunds[letter] = refund.id
+        alert = await Alert.create(
+            kind="paper_out",
+            serial=device.serial,
+            merchant_id=merchant.id,
+            detail="paper out",
+            opened_at=NOW,
+            last_seen_at=NOW,
+        )
+        out.alerts[letter] = alert.id
     for username, role, letter in (
         ("admin", Role.ADMIN, None),
         ("support", Role.BIZ_SUPPORT, None),

@@ -26,6 +26,8 @@ ACCESS = {
     ("GET", "/auth/me"): "scoped",
     ("POST", "/auth/logout"): "scoped",  # the caller's own sessions only (logged in again after it)
     ("POST", "/auth/password"): "scoped",  # the caller's own password (set back after it)
+    ("GET", "/alerts"): "scoped",
+    ("POST", "/alerts/{alert_id}/acknowledge"): "hidden",
     ("POST", "/users"): "admin",
     ("GET", "/users"): "admin",
     ("GET", "/devices"): "scoped",
@@ -136,6 +138,7 @@ async def _scenario(url: str) -> None:
             "receipt": "V00-000001",
             "session_id": seed.paylater["B"],
             "refund_id": str(seed.refunds["B"]),
+            "alert_id": str(seed.alerts["B"]),
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()

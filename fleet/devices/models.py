@@ -36,6 +36,10 @@ class Merchant(Model):
     first_payment_at = fields.DatetimeField(null=True)
     onboarding_finished_at = fields.DatetimeField(null=True)
     activated_on = fields.DateField(null=True)
+    # Alerts (fleet.alerts): who is told, when a terminal counts as offline, and the hours it should be on.
+    alert_email = fields.CharField(max_length=254, null=True)
+    offline_alert_minutes = fields.IntField(default=30)
+    business_hours = fields.CharField(max_length=11, default="08:00-21:00")  # in the merchant's zone
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

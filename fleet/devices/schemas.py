@@ -19,6 +19,9 @@ class MerchantOut(BaseModel):
     name: str
     auto_cancel_minutes: int  # P4: a PayLater customer pays within this window
     time_zone: str
+    alert_email: str | None = None
+    offline_alert_minutes: int = 30
+    business_hours: str = "08:00-21:00"
 
     @classmethod
     def of(cls, merchant: Merchant) -> "MerchantOut":
@@ -27,6 +30,9 @@ class MerchantOut(BaseModel):
             name=merchant.name,
             auto_cancel_minutes=merchant.auto_cancel_minutes,
             time_zone=merchant.time_zone,
+            alert_email=merchant.alert_email,
+            offline_alert_minutes=merchant.offline_alert_minutes,
+            business_hours=merchant.business_hours,
         )
 
 
@@ -43,6 +49,13 @@ class MerchantSettings(BaseModel):
 
     auto_cancel_minutes: int | None = Field(default=None, ge=paylater.AUTO_CANCEL_LEAST, le=paylater.AUTO_CANCEL_MOST)
     time_zone: TimeZone | None = Field(default=None, description="the zone whose days count for its rules (RF1)")
+    alert_email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    offline_alert_minutes: int | None = Field(default=None, ge=5, le=1440, description="offline this long: an alert")
+    business_hours: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="HH:MM-HH:MM",
+    )
 
 
 class DeviceOut(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from fleet.alerts import service as alerts
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import RateLimiter
 from fleet.commands import service as commands
@@ -333,4 +334,5 @@ async def housekeeping(now: datetime) -> dict[str, int]:
         "rental_commands": await sync_rental_locks(office_day(now), now),
         "auto_approved": await auto_approve(now),
         "merchants_activated": await sync_onboarding(now),
+        **{f"alerts_{k}": v for k, v in (await alerts.evaluate(now)).items()},
     }

@@ -1,0 +1,105 @@
+"""The alert job: what holds now, from what the fleet knows, turned into episodes and told once.
+
+Run by the periodic jobs. Each round asks the rules which conditions hold (in SQL: terminals offline past
+their merchant's threshold during its business hours, paper out, battery low), diffs them with the open
+alerts (fleet.domain.alerts), opens the new episodes, keeps the lasting ones and resolves the ended ones;
+an opening and a resolution are each told once, by email to the merchant's alert address, through the
+outbox (fleet.notifications). Acknowledging an alert keeps it open but says someone is on it.
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from fleet.alerts.models import Alert
+from fleet.devices import presence
+from fleet.devices.models import Device, Merchant
+from fleet.domain import alerts as rules
+from fleet.notifications import service as notifications
+from fleet.notifications.models import Notification
+from fleet.payments.gateway import Acquirer
+
+TEXTS = {
+    rules.OFFLINE: ("Terminal {serial} offline", "Terminal {serial} tidak terhubung sejak {detail}."),
+    rules.PAPER_OUT: ("Kertas habis di {serial}", "Printer terminal {serial} kehabisan kertas."),
+    rules.LOW_BATTERY: ("Baterai lemah di {serial}", "Baterai terminal {serial} tinggal {detail}."),
+}
+RESOLVED = {
+    rules.OFFLINE: "Terminal {serial} terhubung kembali.",
+    rules.PAPER_OUT: "Kertas printer terminal {serial} sudah diganti.",
+    rules.LOW_BATTERY: "Baterai terminal {serial} sudah diisi.",
+}
+
+
+async def holding(now: datetime) -> list[rules.Condition]:
+    """The conditions that hold at `now` on registered terminals."""
+    found: list[rules.Condition] = []
+    merchants = {m.id: m for m in await Merchant.all()}
+    offline = Device.filter(presence.offline_q(now), merchant_id__isnull=False, last_seen__isnull=False)
+    for serial, merchant_id, last_seen in await offline.values_list("serial", "merchant_id", "last_seen"):
+        merchant = merchants.get(merchant_id)
+        if merchant is None or last_seen > now - timedelta(minutes=merchant.offline_alert_minutes):
+            continue
+        try:
+            opens, closes = rules.parse_hours(merchant.business_hours)
+        except ValueError:
+            opens, closes = rules.parse_hours("00:00-23:59")
+        local = now.astimezone(ZoneInfo(merchant.time_zone))
+        if rules.within_hours(local, opens, closes):  # outside them a closed shop's terminal is off: no alert
+            seen = last_seen.astimezone(ZoneInfo(merchant.time_zone)).strftime("%H:%M")
+            found.append(rules.Condition(rules.OFFLINE, serial, merchant_id, seen))
+    paper = Device.filter(paper="out", merchant_id__isnull=False)
+    for serial, merchant_id in await paper.values_list("serial", "merchant_id"):
+        found.append(rules.Condition(rules.PAPER_OUT, serial, merchant_id, "paper out"))
+    low = Device.filter(battery_pct__lt=rules.LOW_BATTERY_PCT, merchant_id__isnull=False)
+    for serial, merchant_id, pct in await low.values_list("serial", "merchant_id", "battery_pct"):
+        found.append(rules.Condition(rules.LOW_BATTERY, serial, merchant_id, f"{pct}%"))
+    return found
+
+
+async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str, int]:
+    """One round of the alert rules; how many alerts were opened and resolved."""
+    open_rows = {(a.kind, a.serial): a for a in await Alert.filter(resolved_at__isnull=True)}
+    change = rules.changes(set(open_rows), await holding(now))
+    emails = {m.id: m.alert_email for m in await Merchant.filter(alert_email__isnull=False)}
+    queued: list[Notification] = []
+    async with in_transaction():
+        for condition in change.to_open:
+            row = await Alert.create(
+                kind=condition.kind,
+                serial=condition.serial,
+                merchant_id=condition.merchant_id,
+                detail=condition.detail[:200],
+                opened_at=now,
+                last_seen_at=now,
+            )
+            subject, text = (t.format(serial=row.serial, detail=row.detail) for t in TEXTS[row.kind])
+            queued += await _tell(row, emails, now, subject, text)
+        if change.to_keep:
+            for key in change.to_keep:
+                open_rows[key].last_seen_at = now
+                await open_rows[key].save(update_fields=["last_seen_at"])
+        for key in change.to_resolve:
+            row = open_rows[key]
+            row.resolved_at = now
+            await row.save(update_fields=["resolved_at"])
+            text = RESOLVED[row.kind].format(serial=row.serial)
+            queued += await _tell(row, emails, now, text, text)
+    await notifications.deliver(queued, acquirer, now)
+    return {"opened": len(change.to_open), "resolved": len(change.to_resolve)}
+
+
+async def _tell(
+    row: Alert, emails: dict[int, str | None], now: datetime, subject: str, text: str
+) -> list[Notification]:
+    email = emails.get(row.merchant_id) if row.merchant_id is not None else None
+    return await notifications.enqueue(f"alert:{row.id}", now, email=email, subject=subject, text=text)
+
+
+async def acknowledge(row: Alert, who: str, now: datetime) -> Alert:
+    """Someone is on it: the alert stays open until its condition ends."""
+    if row.acknowledged_at is None:
+        row.acknowledged_at, row.acknowledged_by = now, who
+        await row.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return row
