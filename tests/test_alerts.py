@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from api_helpers import fleet_api, login
-from test_notifications import Smtp
+from mail_helpers import Smtp
 
 from fleet.alerts import service as alerts
 from fleet.alerts.models import Alert
@@ -49,8 +49,7 @@ def test_an_offline_terminal_is_one_alert_one_email_and_one_all_clear(database_u
     port = free_port()
     monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
     monkeypatch.setattr(get_settings(), "smtp_port", port)
-    server = Smtp(port)
-    server.controller.start()
+    server = Smtp(port).start()
 
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
@@ -90,7 +89,7 @@ def test_an_offline_terminal_is_one_alert_one_email_and_one_all_clear(database_u
     try:
         asyncio.run(body())
     finally:
-        server.controller.stop()
+        server.stop()
     subjects = [m["Subject"] for m in server.inbox]
     assert subjects == [
         f"Terminal {'TKM-A000'} offline",

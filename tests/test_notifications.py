@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import fleet_api, login
+from mail_helpers import Smtp
 
 from fleet.ingest.models import Event
 from fleet.notifications import service as notifications
@@ -17,23 +18,6 @@ from fleet.settings import get_settings
 from tools.mosquitto import free_port
 
 ACQUIRER = SandboxGateway("http://gateway.invalid", "key", "whsec_" + "c" * 24, window_s=300)
-
-
-class Smtp:
-    """A real SMTP server (aiosmtpd) on `port`, started and stopped by the test."""
-
-    def __init__(self, port: int) -> None:
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.handlers import Message
-
-        self.inbox: list = []
-        inbox = self.inbox
-
-        class Collect(Message):
-            def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
-                inbox.append(message)
-
-        self.controller = Controller(Collect(), hostname="127.0.0.1", port=port)
 
 
 @pytest.fixture
@@ -83,12 +67,11 @@ def test_a_pay_link_is_saved_and_its_email_sent_later_when_smtp_is_down(database
 
             row = await Notification.get(cause__startswith="paylink:")
             assert await notifications.send_due(ACQUIRER, row.next_at - timedelta(seconds=1)) == 0  # not yet due
-            server = Smtp(smtp_port)
-            server.controller.start()
+            server = Smtp(smtp_port).start()
             try:
                 assert await notifications.send_due(ACQUIRER, row.next_at) == 1
             finally:
-                server.controller.stop()
+                server.stop()
             [email] = server.inbox
             assert email["To"] == "pembeli@contoh.id" and "/pay/" in email.get_payload(decode=True).decode()
             [notice] = (await client.get(path, headers=owner)).json()["paylinks"][0]["notices"]

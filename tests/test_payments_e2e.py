@@ -116,18 +116,10 @@ def test_a_partly_paid_order_is_paid_by_the_link_in_its_email_and_the_terminal_p
     """P1-P3: a down payment leaves an order Partially paid; the merchant sends a pay link by email (and
     SMS to a +62 number); the customer opens the link from the email and pays; the order is Paid and the
     terminal prints the final receipt."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
+    from mail_helpers import Smtp
 
-    inbox: list = []
-
-    class Collect(Message):
-        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
-            inbox.append(message)
-
-    smtp_port = mosquitto.free_port()
-    smtp = Controller(Collect(), hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
+    smtp = Smtp().start()
+    inbox, smtp_port = smtp.inbox, smtp.port
     serial, cashier_serial = vterm.serial_for(72, 0), vterm.serial_for(72, 1)
     procs = []
     with mosquitto.Mosquitto(tmp_path / "broker") as broker:

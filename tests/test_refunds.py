@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import fleet_api, login
+from mail_helpers import Smtp
 from test_repair_flow import Clock
 
 from fleet.devices.models import Device
@@ -13,27 +14,15 @@ from fleet.ingest.models import Event
 from fleet.payments import refunds
 from fleet.payments.models import BalanceEntry, Reconciliation
 from fleet.settings import get_settings
-from tools.mosquitto import free_port
 
 
 @pytest.fixture
 def smtp(monkeypatch):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    inbox: list = []
-
-    class Collect(Message):
-        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
-            inbox.append(message)
-
-    port = free_port()
-    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
-    controller.start()
+    server = Smtp().start()
     monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
-    monkeypatch.setattr(get_settings(), "smtp_port", port)
-    yield inbox
-    controller.stop()
+    monkeypatch.setattr(get_settings(), "smtp_port", server.port)
+    yield server.inbox
+    server.stop()
 
 
 async def order(

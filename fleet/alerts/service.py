@@ -32,10 +32,9 @@ RESOLVED = {
 }
 
 
-async def holding(now: datetime) -> list[rules.Condition]:
-    """The conditions that hold at `now` on registered terminals."""
+async def holding(now: datetime, merchants: dict[int, Merchant]) -> list[rules.Condition]:
+    """The conditions that hold at `now` on registered terminals (`merchants` by id: their settings)."""
     found: list[rules.Condition] = []
-    merchants = {m.id: m for m in await Merchant.all()}
     offline = Device.filter(presence.offline_q(now), merchant_id__isnull=False, last_seen__isnull=False)
     for serial, merchant_id, last_seen in await offline.values_list("serial", "merchant_id", "last_seen"):
         merchant = merchants.get(merchant_id)
@@ -60,9 +59,10 @@ async def holding(now: datetime) -> list[rules.Condition]:
 
 async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str, int]:
     """One round of the alert rules; how many alerts were opened and resolved."""
+    merchants = {m.id: m for m in await Merchant.all()}
     open_rows = {(a.kind, a.serial): a for a in await Alert.filter(resolved_at__isnull=True)}
-    change = rules.changes(set(open_rows), await holding(now))
-    emails = {m.id: m.alert_email for m in await Merchant.filter(alert_email__isnull=False)}
+    change = rules.changes(set(open_rows), await holding(now, merchants))
+    emails = {merchant_id: m.alert_email for merchant_id, m in merchants.items()}
     queued: list[Notification] = []
     async with in_transaction():
         for condition in change.to_open:
@@ -76,10 +76,9 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
             )
             subject, text = (t.format(serial=row.serial, detail=row.detail) for t in TEXTS[row.kind])
             queued += await _tell(row, emails, now, subject, text)
-        if change.to_keep:
-            for key in change.to_keep:
-                open_rows[key].last_seen_at = now
-                await open_rows[key].save(update_fields=["last_seen_at"])
+        keep = [open_rows[key].id for key in change.to_keep]
+        for start in range(0, len(keep), 1000):  # a statement per thousand (drivers cap a statement's parameters)
+            await Alert.filter(id__in=keep[start : start + 1000]).update(last_seen_at=now)
         for key in change.to_resolve:
             row = open_rows[key]
             row.resolved_at = now

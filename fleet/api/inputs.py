@@ -47,11 +47,7 @@ def clean_name(text: str) -> str:
     return text
 
 
-def _name(text: str) -> str:
-    return clean_name(text)
-
-
-Name = Annotated[str, AfterValidator(_name)]
+Name = Annotated[str, AfterValidator(clean_name)]
 
 
 class BadCsv(ValueError):

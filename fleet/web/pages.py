@@ -75,12 +75,9 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         present=lambda device: presence.is_online(device, _now(request)),
         csp_nonce=secrets.token_urlsafe(16),
     )
-    holder = Response()
-    context["flash"] = session.take_flash(request, holder)
+    context["flash"] = session.read_flash(request)
     response = templates.TemplateResponse(request, name, context, status_code=status)
-    for key, value in holder.headers.items():  # the flash cookie, read once: deleted
-        if key == "set-cookie":
-            response.headers.append(key, value)
+    session.forget_flash(request, response)  # shown once
     session.remember_csrf(request, response)
     response.headers["Content-Security-Policy"] = page_policy(context["csp_nonce"])
     return response

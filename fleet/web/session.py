@@ -123,12 +123,17 @@ def flash(request: Request, response: Response, text: str, ok: bool = False) -> 
     _set(request, response, FLASH, payload + "." + _mac(request, "flash:" + payload), max_age=120)
 
 
-def take_flash(request: Request, response: Response) -> dict[str, object] | None:
-    """The message waiting for this page, once (forged or unreadable ones are dropped)."""
+def forget_flash(request: Request, response: Response) -> None:
+    """The message was shown (or was forged): the browser drops it."""
+    if _cookie(request, FLASH):
+        _delete(request, response, FLASH)
+
+
+def read_flash(request: Request) -> dict[str, object] | None:
+    """The message waiting for this page (forged or unreadable ones are ignored); see forget_flash."""
     raw = _cookie(request, FLASH)
     if not raw:
         return None
-    _delete(request, response, FLASH)
     payload, _, mac = raw.rpartition(".")
     if not payload or not hmac.compare_digest(mac, _mac(request, "flash:" + payload)):
         return None
