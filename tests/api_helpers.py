@@ -5,6 +5,7 @@ Tests assert that merchant A's user never reaches B's things.
 """
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -137,6 +138,22 @@ async def seed() -> Seed:
             merchant_id=out.merchants[letter] if letter else None,
         )
     return out
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def portal_login(client: httpx.AsyncClient, username: str) -> str:
+    """Log in through the portal's form, as a browser does; the CSRF token of the logged-in pages (it is
+    bound to the session: the login page's own token no longer serves)."""
+    token = CSRF_FIELD.search((await client.get("/login")).text)
+    assert token, "the login form's CSRF field"
+    form = {"username": username, "password": PASSWORD, "csrf": token[1], "next": "/portal"}
+    answer = await client.post("/login", data=form)
+    assert answer.status_code == 303, answer.text
+    inside = CSRF_FIELD.search((await client.get("/portal", follow_redirects=True)).text)
+    assert inside, "the logged-in pages' CSRF field"
+    return inside[1]
 
 
 async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:

@@ -3,7 +3,7 @@ commands and CSV import, with RFC 9457 problem+json errors."""
 
 import asyncio
 
-from api_helpers import NOW, PASSWORD, fleet_api, login
+from api_helpers import NOW, PASSWORD, fleet_api, login, portal_login
 
 from fleet.devices.models import Device, Merchant
 
@@ -260,7 +260,6 @@ def test_a_terminal_that_changes_hands_does_not_take_its_sales_with_it(database_
 def test_device_search_is_one_rule_in_the_api_and_the_portal(database_url):
     """#17: the API matched serial prefixes and the portal serial substrings; both now match the serial or
     the merchant's name, in any case, within what the caller may see."""
-    import re
 
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
@@ -272,11 +271,7 @@ def test_device_search_is_one_rule_in_the_api_and_the_portal(database_url):
             owner = await login(client, "merchant_a")
             theirs = (await client.get("/devices", params={"q": "merchant b"}, headers=owner)).json()["items"]
             assert theirs == []
-            page = await client.get("/login")
-            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-            assert token
-            form = {"username": "support", "password": PASSWORD, "csrf": token[1]}
-            assert (await client.post("/login", data=form)).status_code == 303
+            await portal_login(client, "support")
             listing = await client.get("/portal/devices", params={"q": "merchant a"})
             assert a0 in listing.text and a1 in listing.text and seed.devices["B"][0] not in listing.text
 

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from api_helpers import PASSWORD, fleet_api, login
+from api_helpers import PASSWORD, fleet_api, login, portal_login
 
 from fleet.repairs.models import Ticket
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
@@ -283,18 +283,6 @@ def test_nothing_is_keyed_by_the_service_secret_itself(database_url):
     run(body())
 
 
-async def _portal_login(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    """Log in through the form; the CSRF token of the logged-in pages."""
-    page = await client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token
-    answer = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token[1]})
-    assert answer.status_code == 303, answer.text
-    inside = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/portal/dashboard")).text)
-    assert inside
-    return inside[1]
-
-
 def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(database_url):
     """#22 finding 7: any matching cookie/field pair passed the CSRF check (whoever can plant a cookie,
     e.g. from a sibling subdomain, could forge forms), and no cookie had the `__Host-` prefix."""
@@ -305,7 +293,7 @@ def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(databa
 
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
-            token = await _portal_login(client, "support")
+            token = await portal_login(client, "support")
             serial = seed.devices["A"][0]
             client.cookies.set("fleet_csrf", "planted-by-the-attacker")
             forged = await client.post(
@@ -317,7 +305,7 @@ def test_the_csrf_token_is_bound_to_the_session_and_cookies_are_host_only(databa
 
             transport = httpx.ASGITransport(app=create_app(SECRET))
             async with httpx.AsyncClient(transport=transport, base_url="https://fleet.test") as tls:
-                await _portal_login(tls, "support")
+                await portal_login(tls, "support")
                 names = {cookie.name for cookie in tls.cookies.jar}
                 assert {"__Host-fleet_session", "__Host-fleet_csrf"} <= names, names
                 assert not names & {"fleet_session", "fleet_csrf"}, names
@@ -338,7 +326,7 @@ def test_every_response_carries_security_headers_and_no_link_writes_the_page(dat
                 answer = await client.get(path)
                 assert answer.headers.get("x-content-type-options") == "nosniff", path
                 assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", ""), path
-            await _portal_login(client, "support")
+            await portal_login(client, "support")
             serial, ticket = seed.devices["A"][0], seed.tickets["A"]
             device = await client.get(f"/portal/devices/{serial}?error=Akun+Anda+diblokir,+telepon+0800")
             policy = device.headers["content-security-policy"]

@@ -2,13 +2,12 @@
 the lists need, on SQLite and PostgreSQL."""
 
 import asyncio
-import re
 import sqlite3
 from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
-from api_helpers import PASSWORD, fleet_api, login
+from api_helpers import fleet_api, login, portal_login
 
 from fleet.repairs.models import Ticket
 from fleet.web.pages import ALERT_ROWS
@@ -64,11 +63,7 @@ def test_the_overdue_list_holds_past_32767_late_tickets(database_url):
             states = sorted(t["state"] for t in on_time.json())
             assert "repairing" not in states and {"closed", "opened"} <= set(states), states
             # The dashboard counts them in SQL and lists the first ALERT_ROWS (it loaded every late ticket).
-            page = await client.get("/login")
-            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-            assert token
-            form = {"username": "support", "password": PASSWORD, "csrf": token[1]}
-            assert (await client.post("/login", data=form)).status_code == 303
+            await portal_login(client, "support")
             dashboard = await client.get("/portal/dashboard")
             assert dashboard.status_code == 200 and f">{LATE}</b>" in dashboard.text
             assert dashboard.text.count('href="/portal/tickets/') == ALERT_ROWS

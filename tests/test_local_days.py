@@ -349,7 +349,7 @@ def test_the_portal_shows_each_merchant_its_own_time_zone(database_url):
     reads WIB."""
     import re
 
-    from api_helpers import PASSWORD, fleet_api
+    from api_helpers import fleet_api, portal_login
 
     from fleet.devices.models import Merchant
 
@@ -359,11 +359,7 @@ def test_the_portal_shows_each_merchant_its_own_time_zone(database_url):
             serial = seed.devices["A"][0]  # last seen 2026-11-20 09:00 UTC (api_helpers.NOW)
             for username, shown in (("merchant_a", "20 Nov 2026 18:00 WIT"), ("support", "20 Nov 2026 16:00 WIB")):
                 client.cookies.clear()
-                page = await client.get("/login")
-                token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-                assert token
-                form = {"username": username, "password": PASSWORD, "csrf": token[1]}
-                assert (await client.post("/login", data=form)).status_code == 303
+                await portal_login(client, username)
                 device = await client.get(f"/portal/devices/{serial}")
                 assert shown in device.text, (username, re.findall(r"\\d+ \\w+ 2026 \\d\\d:\\d\\d \\w+", device.text))
 

@@ -7,7 +7,7 @@ import asyncio
 import re
 
 import httpx
-from api_helpers import PASSWORD, fleet_api
+from api_helpers import fleet_api, portal_login
 
 from fleet.app import api_routes, create_app
 from fleet.commands.models import Command
@@ -57,20 +57,6 @@ def test_every_page_is_in_the_table():
     assert sorted(set(PAGES) - set(pages())) == []
 
 
-async def browser_login(client: httpx.AsyncClient, username: str) -> str:
-    """Log in through the login form, as a browser does; returns the CSRF token for later forms."""
-    page = await client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token, page.text
-    answer = await client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1), "next": "/portal"}
-    )
-    assert answer.status_code == 303, answer.text
-    inside = re.search(r'name="csrf" value="([^"]+)"', (await client.get("/portal", follow_redirects=True)).text)
-    assert inside, "the logged-in pages' CSRF token (bound to the session)"
-    return inside.group(1)
-
-
 def test_pages_refuse_what_the_api_refuses(database_url):
     asyncio.run(_scenario(database_url))
 
@@ -92,7 +78,7 @@ async def _scenario(url: str) -> None:
             httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as anonymous,
             httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as merchant,
         ):
-            csrf = await browser_login(merchant, "merchant_a")
+            csrf = await portal_login(merchant, "merchant_a")
             failures = []
             for method, path in pages():
                 names = re.findall(r"{(\w+)}", path)
@@ -169,7 +155,7 @@ async def _dashboard(url: str) -> None:
         app = create_app("secret-" + "s" * 32, clock=lambda: datetime(2026, 11, 23, 0, 1, tzinfo=UTC))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleet.test") as support:
-            await browser_login(support, "support")
+            await portal_login(support, "support")
             page = (await support.get("/portal/dashboard")).text
         for marker, value in (
             ("online-count", online),
