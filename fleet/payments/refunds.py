@@ -6,10 +6,10 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from fleet.api.problems import Problem
-from fleet.devices.models import Device
+from fleet.devices.models import Device, Merchant
 from fleet.devices.service import merchant_zone
 from fleet.domain import refunds
-from fleet.domain.calendar import EASTERNMOST_ZONE, local_day
+from fleet.domain.calendar import DEFAULT_ZONE, EASTERNMOST_ZONE, local_day
 from fleet.notifications import service as notifications
 from fleet.notifications.models import Notification
 from fleet.payments import paylinks
@@ -142,8 +142,11 @@ async def auto_approve(now: datetime, acquirer: Acquirer | None = None) -> int:
     """RF1: requests unanswered for 3 working days are approved (RF5 still applies to refunds)."""
     done = 0
     # Past its answer day in the merchant's own zone; no zone's day is later than the easternmost one's.
-    for request in await RefundRequest.filter(status="pending", answer_due__lt=local_day(now, EASTERNMOST_ZONE)):
-        if local_day(now, await merchant_zone(request.merchant_id)) <= request.answer_due:  # type: ignore[attr-defined]
+    due = await RefundRequest.filter(status="pending", answer_due__lt=local_day(now, EASTERNMOST_ZONE))
+    merchant_ids = {r.merchant_id for r in due}  # type: ignore[attr-defined]
+    zones: dict[int, str] = dict(await Merchant.filter(id__in=merchant_ids).values_list("id", "time_zone"))
+    for request in due:
+        if local_day(now, zones.get(request.merchant_id, DEFAULT_ZONE)) <= request.answer_due:  # type: ignore[attr-defined]
             continue
         await approve(request, "system (RF1: 3 working days unanswered)", now, acquirer)
         done += 1
