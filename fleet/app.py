@@ -23,6 +23,7 @@ from fleet.devices.routes import router as devices_router
 from fleet.ingest.models import QuarantinedMessage
 from fleet.ingest.routes import router as ingest_router
 from fleet.notifications import service as notifications
+from fleet.notifications.routes import router as notifications_router
 from fleet.payments import checkout
 from fleet.payments.routes import router as payments_router
 from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
@@ -130,6 +131,7 @@ def create_app(
         repairs_router,
         payments_router,
         alerts_router,
+        notifications_router,
     )
     for router in (*routers, pages.router, checkout.router):
         app.include_router(router)

@@ -157,10 +157,10 @@ def _import_devices(path: Path, dry_run: bool) -> int:
 
 
 def _create_user(username: str, role: str, merchant: str | None) -> int:
-    from fleet.api.problems import Problem
     from fleet.auth.models import Role
     from fleet.auth.service import create_user
     from fleet.devices.models import Merchant
+    from fleet.errors import Refusal
 
     password = os.environ.get("FLEET_NEW_USER_PASSWORD") or getpass.getpass(f"password for {username}: ")
 
@@ -176,8 +176,8 @@ def _create_user(username: str, role: str, merchant: str | None) -> int:
             print("fleet create-user: the password needs at least 10 characters", file=sys.stderr)
             return 2
         try:
-            user = await create_user(username, password, Role(role), merchant_id)
-        except Problem as e:
+            user = await create_user(username=username, password=password, role=Role(role), merchant_id=merchant_id)
+        except Refusal as e:
             print(f"fleet create-user: {e.detail}", file=sys.stderr)
             return 2
         print(f"created {user.role} user {user.username}")

@@ -95,7 +95,9 @@ async def _seed(terminals: int) -> dict[str, str]:
         ("sinar", Role.MERCHANT, merchants[0]),
     ):
         password = passwords.new_device_password()  # random per run, printed below
-        await create_user(username, password, role, merchant.id if merchant else None)
+        await create_user(
+            username=username, password=password, role=role, merchant_id=merchant.id if merchant else None
+        )
         logins[username] = password
     return logins
 

@@ -87,9 +87,11 @@ async def seed() -> Seed:
                     paper="ok",
                 )
         device = await Device.get(serial=serials[0])
-        cmd = await commands.enqueue(device, "ping", {}, "seed", NOW)
+        cmd = await commands.enqueue(device, "ping", args={}, requested_by="seed", now=NOW)
         out.commands[letter] = cmd.cmd_id
-        ticket = await repairs.open_ticket(device, f"{letter}'s problem: cutter jams", "seed", NOW)
+        ticket = await repairs.open_ticket(
+            device, problem=f"{letter}'s problem: cutter jams", opened_by="seed", now=NOW
+        )
         out.tickets[letter] = ticket.id
         suggestion = await Suggestion.create(device=device, kind="printer_errors", reason="seeded", created_at=NOW)
         out.suggestions[letter] = suggestion.id

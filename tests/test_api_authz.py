@@ -28,6 +28,8 @@ ACCESS = {
     ("POST", "/auth/password"): "scoped",  # the caller's own password (set back after it)
     ("GET", "/alerts"): "scoped",
     ("POST", "/alerts/{alert_id}/acknowledge"): "hidden",
+    ("GET", "/notifications"): "staff",
+    ("POST", "/notifications/{notification_id}/retry"): "staff",
     ("POST", "/users"): "admin",
     ("GET", "/users"): "admin",
     ("GET", "/devices"): "scoped",
@@ -139,6 +141,7 @@ async def _scenario(url: str) -> None:
             "session_id": seed.paylater["B"],
             "refund_id": str(seed.refunds["B"]),
             "alert_id": str(seed.alerts["B"]),
+            "notification_id": "1",  # staff-only routes: refused before any lookup
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()

@@ -48,9 +48,9 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
             invoice_date=date(2026, 1, 5),
         )
         now = datetime.now(UTC)
-        ping = await service.enqueue(device, "ping", {}, "test", now)
-        missing = await service.enqueue(device, "reprint", {"receipt": "V00-999999"}, "test", now)
-        short = await service.enqueue(device, "ping", {}, "test", now, ttl=timedelta(seconds=1))
+        ping = await service.enqueue(device, "ping", args={}, requested_by="test", now=now)
+        missing = await service.enqueue(device, "reprint", args={"receipt": "V00-999999"}, requested_by="test", now=now)
+        short = await service.enqueue(device, "ping", args={}, requested_by="test", now=now, ttl=timedelta(seconds=1))
 
         worker = IngestWorker("127.0.0.1", broker.port, batch_wait=0.02)
         dispatcher = Dispatcher(BrokerAddress("127.0.0.1", broker.port), retry_after=timedelta(seconds=1), tick=0.1)
@@ -79,7 +79,9 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
         # A terminal that stops answering (frozen: still connected, still "online"): the command is resent
         # until it answers, and the terminal runs it once.
         os.kill(proc.pid, signal.SIGSTOP)
-        reprint = await service.enqueue(device, "reprint", {"receipt": "V00-000001"}, "test", datetime.now(UTC))
+        reprint = await service.enqueue(
+            device, "reprint", args={"receipt": "V00-000001"}, requested_by="test", now=datetime.now(UTC)
+        )
 
         async def resent() -> bool:
             return (await Command.get(id=reprint.id)).attempts >= 3

@@ -82,9 +82,12 @@ def test_a_pay_link_is_saved_and_its_email_sent_later_when_smtp_is_down(database
     asyncio.run(body())
 
 
-def test_a_message_that_never_goes_through_is_given_up_with_its_reason(database_url, smtp_port):
+def test_a_message_that_never_goes_through_is_given_up_with_its_reason_and_sent_again_by_hand(database_url, smtp_port):
+    """Given up after MAX_ATTEMPTS with its reason; Biz Support finds it in GET /notifications?status=failed
+    and, the mail server fixed, sends it again (POST …/retry): it goes out once, and only a failed one can."""
+
     async def body() -> None:
-        async with fleet_api(database_url, acquirer=ACQUIRER):
+        async with fleet_api(database_url, acquirer=ACQUIRER) as (client, _seed):
             now = datetime(2026, 11, 20, 9, tzinfo=UTC)
             [row] = await notifications.enqueue("test:1", now, email="x@contoh.id", subject="s", text="t")
             waits = []
@@ -95,6 +98,22 @@ def test_a_message_that_never_goes_through_is_given_up_with_its_reason(database_
             assert row.status == "failed" and "Error" in (row.last_error or "")
             assert waits[:3] == [timedelta(seconds=10), timedelta(seconds=20), timedelta(seconds=40)]
             assert (await notifications.health())["failed"] == 1
+
+            support = await login(client, "support")
+            listed = (await client.get("/notifications?status=failed", headers=support)).json()
+            assert listed["total"] == 1 and listed["items"][0]["last_error"] == row.last_error
+            assert "body" not in listed["items"][0]  # a pay link's text is its URL: not shown
+            assert (await client.get("/notifications", headers=await login(client, "merchant_a"))).status_code == 403
+            retried = await client.post(f"/notifications/{row.id}/retry", headers=support)
+            assert retried.status_code == 200 and retried.json()["status"] == "queued"
+            again = await client.post(f"/notifications/{row.id}/retry", headers=support)
+            assert again.status_code == 409 and again.json()["type"] == "/problems/conflict"
+            server = Smtp(smtp_port).start()
+            try:
+                assert await notifications.send_due(ACQUIRER, datetime.now(UTC)) == 1
+            finally:
+                server.stop()
+            assert len(server.inbox) == 1 and (await Notification.get(id=row.id)).status == "sent"
 
     asyncio.run(body())
 

@@ -8,13 +8,15 @@ from fastapi import Depends, Path, Query, Request
 
 Serial = Annotated[str, Path(min_length=4, max_length=32, pattern=r"^[A-Z0-9-]+$")]
 MerchantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
-def _now(request: Request) -> datetime:
+def now_of(request: Request) -> datetime:
+    """The time a request's rules are given: the service's clock (tests set it)."""
     now: datetime = request.app.state.clock()
     return now
 
 
-Now = Annotated[datetime, Depends(_now)]
+Now = Annotated[datetime, Depends(now_of)]

@@ -1,11 +1,14 @@
 """RFC 9457 problem details: every error the API returns is `application/problem+json`.
 
+A service's refusal (`fleet.errors`) is answered with the status of its kind (STATUS, the one mapping from
+the fleet's refusals to HTTP); `Problem` is for the HTTP layer itself (routes and their dependencies).
 A handler turns each kind of failure into {type, title, status, detail, instance} (plus `errors` for
 validation). An unexpected exception is logged with its traceback and answered with a bare 500 problem:
 the client never sees internals.
 """
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -14,9 +17,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fleet.errors import Refusal
+
 log = logging.getLogger("fleet.api")
 
 MEDIA_TYPE = "application/problem+json"
+
+# A refusal's kind as an HTTP status.
+STATUS = {"not_found": 404, "conflict": 409, "invalid": 422, "forbidden": 403, "too_many": 429}
 
 
 class Problem(Exception):
@@ -55,6 +63,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc.status, exc.detail, exc.type_, exc.headers or None, **exc.extra)
+
+    @app.exception_handler(Refusal)
+    async def _refused(request: Request, exc: Refusal) -> JSONResponse:
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after else None
+        return problem_response(request, STATUS[exc.kind], exc.detail, exc.type_, headers, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,12 +15,14 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from fleet.api.params import MerchantId, Serial, TicketId
 from fleet.api.problems import Problem
 from fleet.auth import passwords, tokens
 from fleet.auth.models import Role, User
 from fleet.auth.throttle import LoginThrottle
 from fleet.devices.models import Device, Merchant
 from fleet.domain.calendar import DEFAULT_ZONE
+from fleet.errors import NotFound
 from fleet.ingest.models import Event
 from fleet.repairs.models import Ticket
 
@@ -118,7 +120,7 @@ async def visible_device(who: Principal, serial: str) -> Device:
     """The device `serial` if the caller may see it; 404 otherwise (also for another merchant's)."""
     device = await scoped(Device.filter(serial=serial), who).first()
     if device is None:
-        raise Problem(404, f"no device {serial!r}", type_="not-found")
+        raise NotFound(f"no device {serial!r}")
     return device
 
 
@@ -130,10 +132,10 @@ def visible_events(who: Principal, serial: str) -> QuerySet[Event]:
 
 async def visible_merchant(who: Principal, merchant_id: int) -> Merchant:
     if not who.is_staff and merchant_id != who.merchant_id:
-        raise Problem(404, f"no merchant {merchant_id}", type_="not-found")
+        raise NotFound(f"no merchant {merchant_id}")
     merchant = await Merchant.get_or_none(id=merchant_id)
     if merchant is None:
-        raise Problem(404, f"no merchant {merchant_id}", type_="not-found")
+        raise NotFound(f"no merchant {merchant_id}")
     return merchant
 
 
@@ -141,5 +143,26 @@ async def visible_ticket(who: Principal, ticket_id: int) -> Ticket:
     """Repair ticket `ticket_id` if the caller may see it; 404 otherwise (also for another merchant's)."""
     row = await scoped(Ticket.filter(id=ticket_id), who).first()
     if row is None:
-        raise Problem(404, f"no ticket {ticket_id}", type_="not-found")
+        raise NotFound(f"no ticket {ticket_id}")
     return row
+
+
+# Loader dependencies: a route that names one of these gets the object in its path, already scoped to
+# the caller (404 for another merchant's, as for none).
+
+
+async def _path_device(who: Caller, serial: Serial) -> Device:
+    return await visible_device(who, serial)
+
+
+async def _path_merchant(who: Caller, merchant_id: MerchantId) -> Merchant:
+    return await visible_merchant(who, merchant_id)
+
+
+async def _path_ticket(who: Caller, ticket_id: TicketId) -> Ticket:
+    return await visible_ticket(who, ticket_id)
+
+
+VisibleDevice = Annotated[Device, Depends(_path_device)]
+VisibleMerchant = Annotated[Merchant, Depends(_path_merchant)]
+VisibleTicket = Annotated[Ticket, Depends(_path_ticket)]

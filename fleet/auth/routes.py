@@ -82,7 +82,9 @@ async def me(who: Caller) -> UserOut:
 
 @router.post("/users", response_model=UserOut, status_code=201)
 async def add_user(body: UserIn, who: Admin) -> UserOut:
-    return user_out(await create_user(body.username, body.password, body.role, body.merchant_id))
+    return user_out(
+        await create_user(username=body.username, password=body.password, role=body.role, merchant_id=body.merchant_id)
+    )
 
 
 @router.get("/users", response_model=list[UserOut])

@@ -1,13 +1,13 @@
 """Commands API: queue a command for a device, follow its status."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from fleet.api.params import Limit, Offset, Serial
+from fleet.api.params import Limit, Now, Offset
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, scoped, visible_device
+from fleet.auth.deps import Caller, VisibleDevice, scoped
 from fleet.commands import service
 from fleet.commands.models import Command
 from fleet.commands.schemas import CommandIn, CommandOut
@@ -37,23 +37,22 @@ def command_out(cmd: Command, serial: str) -> CommandOut:
 
 
 @router.post("/devices/{serial}/commands", response_model=CommandOut, status_code=202)
-async def send_command(serial: Serial, body: CommandIn, who: Caller) -> CommandOut:
+async def send_command(now: Now, who: Caller, device: VisibleDevice, body: CommandIn) -> CommandOut:
     """Queue a command; it is sent while the terminal is online and retried until acked or expired."""
-    device = await visible_device(who, serial)
     if body.name not in service.API_COMMANDS:
         raise Problem(422, f"unknown command {body.name!r}", type_="bad-command")
     if not who.is_staff and body.name not in service.MERCHANT_COMMANDS:
         raise Problem(403, f"a merchant may not send {body.name!r}", type_="forbidden")
-    now = datetime.now(UTC)
-    cmd = await service.enqueue(device, body.name, body.args, who.username, now, timedelta(seconds=body.ttl_seconds))
-    return command_out(cmd, serial)
+    cmd = await service.enqueue(
+        device, body.name, args=body.args, requested_by=who.username, now=now, ttl=timedelta(seconds=body.ttl_seconds)
+    )
+    return command_out(cmd, device.serial)
 
 
 @router.get("/devices/{serial}/commands", response_model=list[CommandOut])
-async def device_commands(serial: Serial, who: Caller, limit: Limit = 50, offset: Offset = 0) -> list[CommandOut]:
-    device = await visible_device(who, serial)
+async def device_commands(device: VisibleDevice, limit: Limit = 50, offset: Offset = 0) -> list[CommandOut]:
     rows = await Command.filter(device=device).order_by("-id").offset(offset).limit(limit)
-    return [command_out(c, serial) for c in rows]
+    return [command_out(c, device.serial) for c in rows]
 
 
 @router.get("/commands/{command_id}", response_model=CommandOut)

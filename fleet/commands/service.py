@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from fleet.api.problems import Problem
+from fleet.commands.exceptions import BadCommand
 from fleet.commands.models import OPEN, Command, CommandStatus
 from fleet.devices.models import Device
 from protocol import ack, command
@@ -27,11 +27,17 @@ def message(cmd: Command, serial: str, now: datetime) -> dict[str, Any]:
 
 
 async def enqueue(
-    device: Device, name: str, args: dict[str, Any], requested_by: str, now: datetime, ttl: timedelta = DEFAULT_TTL
+    device: Device,
+    name: str,
+    *,
+    args: dict[str, Any],
+    requested_by: str,
+    now: datetime,
+    ttl: timedelta = DEFAULT_TTL,
 ) -> Command:
     """Queue a command for `device`; a command the protocol would refuse is refused here (422)."""
     if not timedelta(seconds=1) <= ttl <= MAX_TTL:
-        raise Problem(422, "ttl must be between 1 second and 30 days", type_="bad-command")
+        raise BadCommand("ttl must be between 1 second and 30 days")
     cmd = Command(
         cmd_id=uuid.uuid4().hex,
         device=device,
@@ -44,7 +50,7 @@ async def enqueue(
     try:
         command.validate(message(cmd, device.serial, now))
     except ProtocolError as e:
-        raise Problem(422, f"not a valid {name!r} command: {e}", type_="bad-command", field=e.field) from e
+        raise BadCommand(f"not a valid {name!r} command: {e}", field=e.field) from e
     await cmd.save()
     return cmd
 

@@ -9,8 +9,16 @@ from tortoise.expressions import Q
 from fleet import mosquitto_config
 from fleet.api.params import Limit, MerchantId, Now, Offset, Serial
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Staff, scoped, visible_device, visible_events, visible_merchant
-from fleet.commands.models import OPEN, Command
+from fleet.auth.deps import (
+    Caller,
+    Staff,
+    VisibleDevice,
+    VisibleMerchant,
+    scoped,
+    visible_device,
+    visible_events,
+    visible_merchant,
+)
 from fleet.devices import importer, presence, service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.devices.schemas import (
@@ -26,7 +34,6 @@ from fleet.devices.schemas import (
     RowErrorOut,
     SightingOut,
 )
-from fleet.ingest.models import TelemetrySample
 from fleet.ingest.schemas import event_out
 
 router = APIRouter(tags=["devices"])
@@ -69,36 +76,20 @@ async def list_devices(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> DevicePage:
-    query = scoped(Device.all(), who)
-    if merchant_id is not None:
-        query = query.filter(merchant_id=merchant_id)
-    if online is not None:
-        query = query.filter(presence.online_q(now) if online else presence.offline_q(now))
-    if model:
-        query = query.filter(model=model)
-    if firmware:
-        query = query.filter(firmware=firmware)
-    if q and q.strip():
-        query = query.filter(service.matching(q))
+    query = service.listed(who, now, merchant_id=merchant_id, online=online, model=model, firmware=firmware, q=q)
     total = await query.count()
-    items = await query.order_by("serial").offset(offset).limit(limit)
+    items = await query.offset(offset).limit(limit)
     return DevicePage(total=total, items=[DeviceOut(**device_out(d, now)) for d in items])
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)
-async def device_detail(request: Request, now: Now, serial: Serial, who: Caller) -> DeviceDetail:
-    device = await visible_device(who, serial)
-    sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()
-    telemetry = None
-    if sample is not None:
-        telemetry = {k: getattr(sample, k) for k in sample._meta.fields_map if k not in ("id", "serial")}
-    events = await visible_events(who, serial).order_by("-seq").limit(20)
-    open_commands = await Command.filter(device=device, status__in=OPEN).count()
+async def device_detail(now: Now, who: Caller, device: VisibleDevice) -> DeviceDetail:
+    events = await visible_events(who, device.serial).order_by("-seq").limit(20)
     return DeviceDetail(
         **device_out(device, now),
-        telemetry=telemetry,
+        telemetry=await service.latest_telemetry(device.serial),
         recent_events=[event_out(e) for e in events],
-        open_commands=open_commands,
+        open_commands=await service.open_commands(device),
     )
 
 
@@ -145,22 +136,18 @@ async def list_merchants(who: Caller, limit: Limit = 100, offset: Offset = 0) ->
 
 @router.post("/merchants", response_model=MerchantOut, status_code=201)
 async def add_merchant(body: MerchantIn, who: Staff) -> MerchantOut:
-    if await Merchant.exists(name=body.name):
-        raise Problem(409, f"merchant {body.name!r} exists", type_="conflict")
-    merchant = await Merchant.create(name=body.name)
-    return MerchantOut.of(merchant)
+    return MerchantOut.of(await service.create_merchant(name=body.name))
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantOut)
-async def merchant_detail(merchant_id: MerchantId, who: Caller) -> MerchantOut:
-    return MerchantOut.of(await visible_merchant(who, merchant_id))
+async def merchant_detail(merchant: VisibleMerchant) -> MerchantOut:
+    return MerchantOut.of(merchant)
 
 
 @router.patch("/merchants/{merchant_id}", response_model=MerchantOut)
-async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who: Caller) -> MerchantOut:
+async def merchant_settings(merchant: VisibleMerchant, body: MerchantSettings) -> MerchantOut:
     """The merchant's own settings (its user, or staff): the auto-cancel window PayLater follows (P4) and
     its time zone (WIB, WITA or WIT: the days of its rules). Fields left out stay as they are."""
-    merchant = await visible_merchant(who, merchant_id)
     changed = body.model_dump(exclude_none=True)
     for name, value in changed.items():
         setattr(merchant, name, value)
@@ -170,9 +157,8 @@ async def merchant_settings(merchant_id: MerchantId, body: MerchantSettings, who
 
 
 @router.get("/merchants/{merchant_id}/onboarding", response_model=OnboardingOut)
-async def merchant_onboarding(request: Request, now: Now, merchant_id: MerchantId, who: Caller) -> OnboardingOut:
+async def merchant_onboarding(now: Now, merchant: VisibleMerchant) -> OnboardingOut:
     """The merchant's onboarding (O1): its stage, its first payment's day and its activation deadline."""
-    merchant = await visible_merchant(who, merchant_id)
     return OnboardingOut(**vars(service.onboarding_of(merchant, now)))
 
 

@@ -1,13 +1,19 @@
 """Devices and merchants: what other features ask of them, and the merchants' onboarding (O1)."""
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
-from fleet.devices.models import Merchant
+from fleet.auth.deps import Principal, scoped
+from fleet.commands.models import OPEN, Command
+from fleet.devices import presence
+from fleet.devices.models import Device, Merchant
 from fleet.domain import onboarding
 from fleet.domain.calendar import DEFAULT_ZONE, local_day
-from fleet.ingest.models import Event
+from fleet.errors import Conflict
+from fleet.ingest.models import Event, TelemetrySample
 from fleet.workdays import calendar_for
 
 
@@ -23,6 +29,52 @@ def matching(text: str) -> Q:
     """The one device search (API and portal): the serial or the merchant's name holds `text`, in any case."""
     text = text.strip()[:32]
     return Q(serial__icontains=text) | Q(merchant__name__icontains=text)
+
+
+def listed(
+    who: Principal,
+    now: datetime,
+    *,
+    merchant_id: int | None = None,
+    online: bool | None = None,
+    model: str | None = None,
+    firmware: str | None = None,
+    q: str | None = None,
+) -> QuerySet[Device]:
+    """The devices the caller may see that pass every filter given, by serial: the one device list the
+    API and the portal both show."""
+    query = scoped(Device.all(), who)
+    if merchant_id is not None:
+        query = query.filter(merchant_id=merchant_id)
+    if online is not None:
+        query = query.filter(presence.online_q(now) if online else presence.offline_q(now))
+    if model:
+        query = query.filter(model=model)
+    if firmware:
+        query = query.filter(firmware=firmware)
+    if q and q.strip():
+        query = query.filter(matching(q))
+    return query.order_by("serial")
+
+
+async def latest_telemetry(serial: str) -> dict[str, Any] | None:
+    """The terminal's newest telemetry sample, field by field (None before its first)."""
+    sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()
+    if sample is None:
+        return None
+    return {k: getattr(sample, k) for k in sample._meta.fields_map if k not in ("id", "serial")}
+
+
+async def open_commands(device: Device) -> int:
+    """How many of the device's commands are still to be delivered or answered."""
+    return await Command.filter(device=device, status__in=OPEN).count()
+
+
+async def create_merchant(*, name: str) -> Merchant:
+    """A new merchant; names are unique."""
+    if await Merchant.exists(name=name):
+        raise Conflict(f"merchant {name!r} exists")
+    return await Merchant.create(name=name)
 
 
 def onboarding_of(merchant: Merchant, now: datetime) -> onboarding.Onboarding:

@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from tortoise.queryset import QuerySet
+
+from fleet.errors import Conflict
 from fleet.notifications.models import FAILED, QUEUED, SENT, Notification
 from fleet.payments.gateway import Acquirer
 from fleet.settings import get_settings
@@ -111,6 +114,26 @@ async def states(cause: str) -> list[dict[str, Any]]:
     return [
         {"channel": r.channel, "status": r.status, "attempts": r.attempts, "last_error": r.last_error} for r in rows
     ]
+
+
+def listed(*, status: str | None = None, cause: str | None = None) -> QuerySet[Notification]:
+    """The outbox for Biz Support, newest first: one status, or the messages of causes starting `cause`."""
+    query = Notification.all()
+    if status:
+        query = query.filter(status=status)
+    if cause:
+        query = query.filter(cause__startswith=cause)
+    return query.order_by("-id")
+
+
+async def retry(row: Notification, now: datetime) -> Notification:
+    """Put a message the job gave up on back in the queue, due now, with its tries counted afresh (the
+    channel was fixed)."""
+    if row.status != FAILED:
+        raise Conflict(f"the message is {row.status}; only a failed one is sent again")
+    row.status, row.attempts, row.next_at = QUEUED, 0, now
+    await row.save(update_fields=["status", "attempts", "next_at"])
+    return row
 
 
 async def health() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fleet.payments.models import Charge
 async def follow(
     provider: str,
     made: dict[str, Any],
+    *,
     reference: str,
     serial: str,
     receipt: str,

@@ -5,11 +5,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fleet.api.params import Now
-from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
+from fleet.errors import Refusal
 from fleet.payments import paylinks
 from fleet.payments.models import PayLink
-from fleet.web import session
+from fleet.web import refusals, session
 from fleet.web.pages import PageError, csrf_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +43,6 @@ async def pay(request: Request, now: Now, token: str) -> Response:
         return await _page(request, link, 404, "payments are not enabled on this service")
     try:
         url = await paylinks.checkout(acquirer, link, str(form.get("method") or ""), now)
-    except Problem as e:
-        return await _page(request, link, e.status, e.detail)
+    except Refusal as e:
+        return await _page(request, link, refusals.status(e), refusals.words(e))
     return RedirectResponse(url, status_code=303)

@@ -9,10 +9,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from fleet.api.problems import Problem
 from fleet.devices.models import Device
 from fleet.domain import paylater
+from fleet.errors import Refusal
 from fleet.payments import charges
+from fleet.payments.exceptions import BadPayLater, PayLaterConflict, TooManyCodes
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLaterSession
 from protocol import command, request
@@ -43,10 +44,10 @@ async def start(
     ref: str | None = None,
 ) -> PayLaterSession:
     if not phone.startswith("+62"):
-        raise Problem(422, "PayLater and its OTP serve Indonesian numbers (+62) only", type_="paylater", rule="P4")
+        raise BadPayLater("PayLater and its OTP serve Indonesian numbers (+62) only", rule="P4")
     rows = await PayLaterSession.filter(phone=phone, created_at__gte=now - paylater.OTP_SEND_WINDOW)
     if not paylater.may_send([r.created_at for r in rows], now):
-        raise Problem(429, "too many codes for this number; wait a few minutes", type_="rate-limited", rule="P4")
+        raise TooManyCodes("too many codes for this number; wait a few minutes", rule="P4")
     session = secrets.token_hex(12)
     code = f"{secrets.randbelow(10**6):06d}"
     otp = paylater.new_otp(secret, session, code, now)
@@ -93,17 +94,24 @@ def _offer_json(offer: paylater.Offer) -> dict[str, Any]:
 
 async def confirm(acquirer: Acquirer, row: PayLaterSession, tenor: int, now: datetime) -> PayLaterSession:
     if row.status != "offered" or not row.offer:
-        raise Problem(409, f"nothing to confirm: the session is {row.status}", type_="paylater")
+        raise PayLaterConflict(f"nothing to confirm: the session is {row.status}")
     if row.offer["deadline"] and now > datetime.fromisoformat(row.offer["deadline"]):
-        raise Problem(409, "the merchant's auto-cancel window has passed (P4)", type_="paylater", rule="P4")
+        raise PayLaterConflict("the merchant's auto-cancel window has passed (P4)", rule="P4")
     if tenor not in [p["tenor_months"] for p in row.offer["plans"]]:
-        raise Problem(422, "choose one of the offered tenors", type_="paylater", rule="P4")
+        raise BadPayLater("choose one of the offered tenors", rule="P4")
     reference = f"paylater:{row.id}"
     made = await acquirer.create_charge(reference, row.offer["financed"], "paylater", row.serial)
     # Followed like every charge: when the provider pays it, the terminal is told (and a terminal that
     # cannot take it makes a fix-payment case: a payment is never lost).
     await charges.follow(
-        acquirer.name, made, reference, row.serial, row.receipt, "paylater", row.offer["financed"], now
+        acquirer.name,
+        made,
+        reference=reference,
+        serial=row.serial,
+        receipt=row.receipt,
+        method="paylater",
+        amount=row.offer["financed"],
+        now=now,
     )
     row.tenor_months, row.charge_ref, row.status = tenor, made["id"], "confirmed"
     await row.save()
@@ -152,7 +160,7 @@ async def answer_terminal(
         else:
             await cancel(acquirer, row, now)
             answer = None
-    except Problem as e:  # a foreign number, too many codes, the window passed, a tenor not offered
+    except Refusal as e:  # a foreign number, too many codes, the window passed, a tenor not offered
         answer = {"step": command.PL_FAILED, "detail": e.detail[:80]}
     if answer is not None:
         answer = {"ref": ref, **{k: v for k, v in answer.items() if v is not None}}

@@ -8,11 +8,12 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
+from fleet.errors import NotFound
 from fleet.ingest.models import Event
 from fleet.notifications import service as notifications
 from fleet.payments import charges
+from fleet.payments.exceptions import BadPayLink, PayLinkConflict
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import Charge, PayLink
 from fleet.settings import get_settings
@@ -38,6 +39,7 @@ async def order(serial: str, receipt: str, merchant_id: int | None = None) -> di
 async def create(
     acquirer: Acquirer,
     device: Device,
+    *,
     receipt: str,
     email: str | None,
     phone: str | None,
@@ -47,19 +49,17 @@ async def create(
 ) -> PayLink:
     state = await order(device.serial, receipt, device.merchant_id)  # type: ignore[attr-defined]
     if state is None:  # also an order from before the terminal was this merchant's: not theirs to collect
-        raise Problem(404, f"no order {receipt} from {device.serial}", type_="not-found")
+        raise NotFound(f"no order {receipt} from {device.serial}")
     if state["status"] not in ("unpaid", "partially_paid") or not state["outstanding"]:
-        raise Problem(409, "a pay link is only for an Unpaid or Partially paid order (P1)", type_="paylink", rule="P1")
+        raise PayLinkConflict("a pay link is only for an Unpaid or Partially paid order (P1)", rule="P1")
     if not email and not phone:
-        raise Problem(422, "an email address or a phone number is needed", type_="paylink")
+        raise BadPayLink("an email address or a phone number is needed")
     if phone and not phone.startswith("+62"):
-        raise Problem(
-            422, "SMS goes only to Indonesian numbers (+62); send it by email (P2)", type_="paylink", rule="P2"
-        )
+        raise BadPayLink("SMS goes only to Indonesian numbers (+62); send it by email (P2)", rule="P2")
     if not methods or any(m not in METHODS for m in methods):
-        raise Problem(422, "methods: one or more of " + ", ".join(METHODS), type_="paylink", rule="P2")
+        raise BadPayLink("methods: one or more of " + ", ".join(METHODS), rule="P2")
     if await PayLink.exists(serial=device.serial, receipt=receipt, status="open"):
-        raise Problem(409, "this order already has an open pay link", type_="paylink")
+        raise PayLinkConflict("this order already has an open pay link")
     merchant = await Merchant.get_or_none(id=device.merchant_id) if device.merchant_id else None  # type: ignore[attr-defined]
     shop = merchant.name if merchant else "POS Fleet"
     token = secrets.token_urlsafe(24)
@@ -90,12 +90,21 @@ async def create(
 async def checkout(acquirer: Acquirer, link: PayLink, method: str, now: datetime) -> str:
     """The customer chose a method on the public page: a charge at the acquirer; its hosted checkout URL."""
     if link.status != "open":
-        raise Problem(409, f"this pay link is {link.status}", type_="paylink")
+        raise PayLinkConflict(f"this pay link is {link.status}")
     if method not in link.methods:
-        raise Problem(422, "the merchant did not offer this method (P2)", type_="paylink", rule="P2")
+        raise BadPayLink("the merchant did not offer this method (P2)", rule="P2")
     reference = f"paylink:{link.token}"
     made = await acquirer.create_charge(reference, link.amount, "paylink", link.serial)
-    await charges.follow(acquirer.name, made, reference, link.serial, link.receipt, "paylink", link.amount, now)
+    await charges.follow(
+        acquirer.name,
+        made,
+        reference=reference,
+        serial=link.serial,
+        receipt=link.receipt,
+        method="paylink",
+        amount=link.amount,
+        now=now,
+    )
     link.charge_ref = made["id"]
     await link.save(update_fields=["charge_ref"])
     return str(made["checkout_url"])

@@ -5,7 +5,6 @@ from datetime import datetime
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from fleet.api.problems import Problem
 from fleet.devices.models import Device, Merchant
 from fleet.devices.service import merchant_zone
 from fleet.domain import refunds
@@ -13,6 +12,7 @@ from fleet.domain.calendar import DEFAULT_ZONE, EASTERNMOST_ZONE, local_day
 from fleet.notifications import service as notifications
 from fleet.notifications.models import Notification
 from fleet.payments import paylinks
+from fleet.payments.exceptions import BadRefund, RefundConflict
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import BalanceEntry, Reconciliation, RefundRequest
 from fleet.web.i18n import rupiah
@@ -37,6 +37,7 @@ async def sale_settled(request: RefundRequest) -> bool:
 
 async def create(
     device: Device,
+    *,
     receipt: str,
     kind: str,
     solution: str | None,
@@ -47,16 +48,16 @@ async def create(
     now: datetime,
 ) -> RefundRequest:
     if device.merchant_id is None:  # type: ignore[attr-defined]
-        raise Problem(422, "the terminal belongs to no merchant", type_="refund")
+        raise BadRefund("the terminal belongs to no merchant")
     order = await paylinks.order(device.serial, receipt, device.merchant_id)  # type: ignore[attr-defined]
     if order is None or order["status"] != "paid":
-        raise Problem(409, "refunds, returns and complaints are for paid orders", type_="refund")
+        raise RefundConflict("refunds, returns and complaints are for paid orders")
     try:
         asked = refunds.amounts(kind, solution, int(order["paid"]), shipping)
     except refunds.RefundError as e:
-        raise Problem(422, str(e), type_="refund", rule=e.rule) from e
+        raise BadRefund(str(e), rule=e.rule) from e
     if await RefundRequest.exists(serial=device.serial, receipt=receipt, status="pending"):
-        raise Problem(409, "this order already has a request waiting for an answer", type_="refund")
+        raise RefundConflict("this order already has a request waiting for an answer")
     return await RefundRequest.create(
         merchant_id=device.merchant_id,  # type: ignore[attr-defined]
         serial=device.serial,
@@ -73,10 +74,12 @@ async def create(
     )
 
 
-async def approve(request: RefundRequest, who: str, now: datetime, acquirer: Acquirer | None = None) -> RefundRequest:
+async def approve(
+    request: RefundRequest, *, who: str, now: datetime, acquirer: Acquirer | None = None
+) -> RefundRequest:
     """Approve; an after-sale refund comes out of the merchant's balance and is refused when it is too low (RF5)."""
     if request.status != "pending":
-        raise Problem(409, f"the request is already {request.status}", type_="refund")
+        raise RefundConflict(f"the request is already {request.status}")
     async with in_transaction():
         if request.refund_amount:
             merchant_id = request.merchant_id  # type: ignore[attr-defined]
@@ -121,13 +124,13 @@ async def _tell(request: RefundRequest, now: datetime, subject: str, text: str) 
 
 
 async def reject(
-    request: RefundRequest, reason: str, who: str, now: datetime, acquirer: Acquirer | None
+    request: RefundRequest, *, reason: str, who: str, now: datetime, acquirer: Acquirer | None
 ) -> RefundRequest:
     """RF4: a rejection carries its reason and is notified to the customer."""
     if request.status != "pending":
-        raise Problem(409, f"the request is already {request.status}", type_="refund")
+        raise RefundConflict(f"the request is already {request.status}")
     if not reason.strip():
-        raise Problem(422, "a rejection needs its reason (RF4)", type_="refund", rule="RF4")
+        raise BadRefund("a rejection needs its reason (RF4)", rule="RF4")
     request.status, request.reason = "rejected", reason.strip()[:300]
     request.answered_at, request.answered_by = now, who
     text = f"Permintaan {request.kind} untuk struk {request.receipt} ditolak: {request.reason}"
@@ -148,6 +151,6 @@ async def auto_approve(now: datetime, acquirer: Acquirer | None = None) -> int:
     for request in due:
         if local_day(now, zones.get(request.merchant_id, DEFAULT_ZONE)) <= request.answer_due:  # type: ignore[attr-defined]
             continue
-        await approve(request, "system (RF1: 3 working days unanswered)", now, acquirer)
+        await approve(request, who="system (RF1: 3 working days unanswered)", now=now, acquirer=acquirer)
         done += 1
     return done

@@ -108,4 +108,6 @@ class TerminalRequests:
             answer = await paylater.answer_terminal(self.acquirer, self.secret, device, msg, now)
             self.counters[f"answered.{msg['req']}"] += 1
         if answer is not None:
-            await commands.enqueue(device, command.PAYLATER, answer, "paylater", now, ANSWER_TTL)
+            await commands.enqueue(
+                device, command.PAYLATER, args=answer, requested_by="paylater", now=now, ttl=ANSWER_TTL
+            )

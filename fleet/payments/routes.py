@@ -6,9 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from fleet.api.inputs import FIRST_DAY, LAST_DAY
-from fleet.api.params import Limit, Now, Offset, Serial
+from fleet.api.params import Limit, Now, Offset
 from fleet.api.problems import Problem
-from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_merchant
+from fleet.auth.deps import (
+    Caller,
+    Principal,
+    Staff,
+    VisibleDevice,
+    VisibleMerchant,
+    scoped,
+    visible_device,
+)
 from fleet.devices.models import Device
 from fleet.notifications import service as notifications
 from fleet.payments import paylater, paylinks, refunds, service
@@ -150,19 +158,26 @@ async def _order_out(who: Principal, serial: str, receipt: str) -> OrderOut:
 
 
 @router.get("/devices/{serial}/orders/{receipt}", response_model=OrderOut)
-async def order(serial: Serial, receipt: Receipt, who: Caller) -> OrderOut:
+async def order(who: Caller, device: VisibleDevice, receipt: Receipt) -> OrderOut:
     """An order's payment status (P1: Unpaid, Partially paid or Paid) and its pay links."""
-    device = await visible_device(who, serial)
     return await _order_out(who, device.serial, receipt)
 
 
 @router.post("/devices/{serial}/orders/{receipt}/paylinks", response_model=OrderOut, status_code=201)
 async def send_paylink(
-    request: Request, now: Now, serial: Serial, receipt: Receipt, body: PayLinkIn, who: Caller
+    request: Request, now: Now, who: Caller, device: VisibleDevice, receipt: Receipt, body: PayLinkIn
 ) -> OrderOut:
     """Send an invoice for the outstanding amount (P1), by email and/or SMS to a +62 number (P2)."""
-    device = await visible_device(who, serial)
-    await paylinks.create(_acquirer(request), device, receipt, body.email, body.phone, body.methods, who.username, now)
+    await paylinks.create(
+        _acquirer(request),
+        device,
+        receipt=receipt,
+        email=body.email,
+        phone=body.phone,
+        methods=body.methods,
+        who=who.username,
+        now=now,
+    )
     return await _order_out(who, device.serial, receipt)
 
 
@@ -236,14 +251,14 @@ async def refund_request(request: Request, now: Now, body: RefundIn, who: Caller
     device = await visible_device(who, body.serial)
     made = await refunds.create(
         device,
-        body.receipt,
-        body.kind,
-        body.solution,
-        body.shipping,
-        body.email,
-        body.phone,
-        who.username,
-        now,
+        receipt=body.receipt,
+        kind=body.kind,
+        solution=body.solution,
+        shipping=body.shipping,
+        email=body.email,
+        phone=body.phone,
+        who=who.username,
+        now=now,
     )
     return RefundOut.model_validate(made)
 
@@ -262,7 +277,7 @@ async def refund_list(
 async def refund_approve(request: Request, now: Now, refund_id: CaseId, who: Caller) -> RefundOut:
     """Approve; an after-sale refund is paid from the merchant's balance, refused when too low (RF5)."""
     found = await _refund(who, refund_id)
-    done = await refunds.approve(found, who.username, now, request.app.state.acquirer)
+    done = await refunds.approve(found, who=who.username, now=now, acquirer=request.app.state.acquirer)
     return RefundOut.model_validate(done)
 
 
@@ -270,11 +285,12 @@ async def refund_approve(request: Request, now: Now, refund_id: CaseId, who: Cal
 async def refund_reject(request: Request, now: Now, refund_id: CaseId, body: RejectIn, who: Caller) -> RefundOut:
     """Reject with a reason; the customer is notified by email or SMS (RF4)."""
     found = await _refund(who, refund_id)
-    done = await refunds.reject(found, body.reason, who.username, now, request.app.state.acquirer)
+    done = await refunds.reject(
+        found, reason=body.reason, who=who.username, now=now, acquirer=request.app.state.acquirer
+    )
     return RefundOut.model_validate(done)
 
 
 @router.get("/merchants/{merchant_id}/balance", response_model=BalanceOut)
-async def merchant_balance(merchant_id: CaseId, who: Caller) -> BalanceOut:
-    merchant = await visible_merchant(who, merchant_id)
+async def merchant_balance(merchant: VisibleMerchant) -> BalanceOut:
     return BalanceOut(merchant_id=merchant.id, balance=await refunds.balance(merchant.id))

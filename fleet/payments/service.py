@@ -17,13 +17,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from fleet.api.inputs import BadCsv, csv_records
-from fleet.api.problems import Problem
 from fleet.commands import service as commands
 from fleet.commands.models import Command, CommandStatus
 from fleet.devices.models import Device
 from fleet.domain import reconcile
+from fleet.errors import Conflict, Invalid, NotFound, Refusal
 from fleet.ingest.models import Event
 from fleet.payments import charges, paylinks
+from fleet.payments.exceptions import BadCase, BadSettlement
 from fleet.payments.gateway import Acquirer, CaptureRefused, WebhookRefused
 from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, JobCursor, Reconciliation, WebhookEvent
 from protocol import command
@@ -71,18 +72,18 @@ class TerminalPayments:
         device = await Device.get_or_none(serial=serial)
         try:
             if device is None:
-                raise Problem(404, "unregistered terminal")
+                raise NotFound("unregistered terminal")
             await paylinks.create(
                 self.acquirer,
                 device,
-                data["receipt"],
-                None,
-                data["phone"],
-                list(data["methods"]),
-                f"terminal {serial}",
-                now,
+                receipt=data["receipt"],
+                email=None,
+                phone=data["phone"],
+                methods=list(data["methods"]),
+                who=f"terminal {serial}",
+                now=now,
             )
-        except Problem as e:  # an old or repeated request, a paid order, a foreign number: logged, counted
+        except Refusal as e:  # an old or repeated request, a paid order, a foreign number: logged, counted
             reason = e.type_ or "refused"
             self.refused[reason] = self.refused.get(reason, 0) + 1
             log.warning("pay link requested by %s for %s refused: %s", serial, data.get("receipt"), e.detail)
@@ -94,7 +95,14 @@ class TerminalPayments:
             if not await Charge.exists(reference=ref):
                 made = await self.acquirer.create_charge(ref, data["amount"], "qris", serial)
                 await charges.follow(
-                    self.acquirer.name, made, ref, serial, data["receipt"], "qris", data["amount"], now
+                    self.acquirer.name,
+                    made,
+                    reference=ref,
+                    serial=serial,
+                    receipt=data["receipt"],
+                    method="qris",
+                    amount=data["amount"],
+                    now=now,
                 )
         elif status in ("cancelled", "expired"):
             charge = await Charge.get_or_none(reference=reference(serial, data["ref"]))
@@ -115,7 +123,16 @@ class TerminalPayments:
         except CaptureRefused as e:
             log.warning("card payment %s of %s not captured: %s", data["receipt"], serial, e)
         receipt, amount = data["receipt"], data["amount"]
-        charge = await charges.follow(self.acquirer.name, made, ref, serial, receipt, "card", amount, now)
+        charge = await charges.follow(
+            self.acquirer.name,
+            made,
+            reference=ref,
+            serial=serial,
+            receipt=receipt,
+            method="card",
+            amount=amount,
+            now=now,
+        )
         charge.terminal_state = "confirmed"  # the terminal took the payment when the reader approved it
         if made["id"] is None:
             charge.status = "refused"
@@ -181,7 +198,9 @@ async def _paid(provider: str, data: dict[str, Any], now: datetime) -> str:
             await open_case(charge, "late_payment", "unregistered_terminal", now)
             return "case"
         args = {"receipt": charge.receipt, "method": charge.method, "amount": charge.amount, "ref": charge.rrn}
-        cmd = await commands.enqueue(device, command.PAY_CONFIRM, args, "payments", now, CONFIRM_TTL)
+        cmd = await commands.enqueue(
+            device, command.PAY_CONFIRM, args=args, requested_by="payments", now=now, ttl=CONFIRM_TTL
+        )
         charge.command_id = cmd.cmd_id
         await charge.save()
         return "confirming"
@@ -260,19 +279,21 @@ async def resolve_case(case: FixPaymentCase, outcome: str, who: str, now: dateti
     """FP1: a valid payment gets a replacement order (custom payment method) on its terminal; with no
     valid payment found the merchant is told to redo the transaction."""
     if case.status != "open":
-        raise Problem(409, f"the case is already {case.status}", type_="conflict")
+        raise Conflict(f"the case is already {case.status}")
     if outcome == "replacement":
         device = await Device.get_or_none(serial=case.serial or "")
         if device is None:
-            raise Problem(422, "the case has no registered terminal to send the order to", type_="bad-case")
+            raise BadCase("the case has no registered terminal to send the order to")
         original = case.reference.split(":", 1)[1].split("/", 1)[0] if ":" in case.reference else ""
         args = {"original": original, "amount": case.amount, "ref": case.rrn}
-        cmd = await commands.enqueue(device, command.REPLACEMENT, args, who, now, timedelta(days=7))
+        cmd = await commands.enqueue(
+            device, command.REPLACEMENT, args=args, requested_by=who, now=now, ttl=timedelta(days=7)
+        )
         case.status, case.resolution = "resolved", {"replacement_command": cmd.cmd_id, "method": "custom"}
     elif outcome == "no_payment":
         case.status, case.resolution = "no_payment", {"notice": "no valid payment: redo the transaction"}
     else:
-        raise Problem(422, "outcome is replacement or no_payment", type_="bad-value")
+        raise Invalid("outcome is replacement or no_payment")
     case.resolved_at, case.resolved_by = now, who
     await case.save()
     return case
@@ -292,15 +313,15 @@ def parse_settlement(text: str) -> list[reconcile.Settled]:
         header, records = csv_records(text)
         missing = [c for c in SETTLEMENT_COLUMNS if c not in header]
         if missing:
-            raise Problem(422, "the settlement report lacks columns: " + ", ".join(missing), type_="bad-file")
+            raise BadSettlement("the settlement report lacks columns: " + ", ".join(missing))
         return [_settled(line, raw) for line, raw in records]
     except BadCsv as e:
-        raise Problem(422, f"settlement {e}", type_="bad-file") from e
+        raise BadSettlement(f"settlement {e}") from e
 
 
 def _settled(line: int, raw: dict[str, str]) -> reconcile.Settled:
-    def bad(column: str, why: str) -> Problem:
-        return Problem(422, f"settlement line {line}: {column} {why}", type_="bad-file")
+    def bad(column: str, why: str) -> BadSettlement:
+        return BadSettlement(f"settlement line {line}: {column} {why}")
 
     cells = {c: (raw.get(c) or "").strip() for c in SETTLEMENT_COLUMNS}
     for column, longest in SETTLEMENT_COLUMNS.items():

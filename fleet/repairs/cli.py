@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fleet.api.problems import Problem
 from fleet.auth.models import Role, User
 from fleet.devices.models import Device
 from fleet.domain import sla, tickets
+from fleet.errors import Forbidden, NotFound, Refusal
 from fleet.repairs import service
 from fleet.repairs.models import Ticket, TicketTransition
 from fleet.workdays import calendar_for
@@ -52,7 +52,7 @@ def job(args: argparse.Namespace) -> Callable[[], Awaitable[int]]:
 async def _device(serial: str) -> Device:
     device = await Device.get_or_none(serial=serial.upper())
     if device is None:
-        raise Problem(404, f"{serial}: not registered (W4)")
+        raise NotFound(f"{serial}: not registered (W4)")
     return device
 
 
@@ -63,7 +63,7 @@ def _print(obj: Any) -> None:
 async def _run(args: argparse.Namespace, now: datetime) -> int:
     try:
         return await _dispatch(args, now)
-    except Problem as e:
+    except Refusal as e:
         print(f"fleet {args.command}: {e.detail}")
         return 1
 
@@ -106,7 +106,7 @@ async def _ticket(args: argparse.Namespace, now: datetime) -> int:
     if args.verb == "show":
         shown = await Ticket.get_or_none(id=int(args.args[0])).select_related("device")
         if shown is None:
-            raise Problem(404, "no such ticket")
+            raise NotFound("no such ticket")
         row = shown
         _print({"id": row.id, "serial": row.device.serial, "state": row.state, "detail": row.detail})
         for t in await TicketTransition.filter(ticket_id=row.id).order_by("id"):
@@ -114,19 +114,21 @@ async def _ticket(args: argparse.Namespace, now: datetime) -> int:
         return 0
     user = await User.get_or_none(username=args.user or "", active=True)
     if user is None:
-        raise Problem(403, "--as USER: an existing user")
+        raise Forbidden("--as USER: an existing user")
     role = tickets.Role.MERCHANT if user.role is Role.MERCHANT else tickets.Role.BIZ_SUPPORT
     if args.verb == "open":
         device = await _device(args.args[0])
         if role is tickets.Role.MERCHANT and device.merchant_id != user.merchant_id:  # type: ignore[attr-defined]
-            raise Problem(404, f"{args.args[0]}: not one of your devices")
-        row = await service.open_ticket(device, args.problem or "no description", user.username, now)
+            raise NotFound(f"{args.args[0]}: not one of your devices")
+        row = await service.open_ticket(
+            device, problem=args.problem or "no description", opened_by=user.username, now=now
+        )
         print(f"opened ticket #{row.id}")
         return 0
     ticket_id, action = int(args.args[0]), args.args[1]
     found = await Ticket.get_or_none(id=ticket_id)
     if found is None or (role is tickets.Role.MERCHANT and found.merchant_id != user.merchant_id):  # type: ignore[attr-defined]
-        raise Problem(404, "no such ticket")
-    done = await service.act(found, action, role, user.username, now, json.loads(args.data))
+        raise NotFound("no such ticket")
+    done = await service.act(found, action=action, role=role, actor=user.username, now=now, data=json.loads(args.data))
     print(f"ticket #{done.id}: {done.state}")
     return 0

@@ -5,10 +5,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from fleet.api.params import Limit, Now, Offset, Serial
+from fleet.api.params import Limit, Now, Offset, TicketId
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth.deps import Caller, Principal, Staff, scoped, visible_device, visible_ticket
+from fleet.auth.deps import (
+    Caller,
+    Principal,
+    Staff,
+    VisibleDevice,
+    VisibleTicket,
+    scoped,
+    visible_device,
+)
 from fleet.devices.models import Device
 from fleet.domain import tickets
 from fleet.repairs import service
@@ -27,7 +35,6 @@ from fleet.repairs.schemas import (
 
 router = APIRouter(tags=["warranty and repairs"])
 
-TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Action = Annotated[str, Path(pattern=r"^[a-z_]{1,32}$")]
 # The public check answers this many requests per client and minute, so serials cannot be enumerated.
 PUBLIC_CHECKS_PER_MINUTE = 10
@@ -76,31 +83,28 @@ async def ticket_out(row: Ticket, who: Principal, today: date, with_history: boo
 async def device_warranty(
     request: Request,
     now: Now,
-    serial: Serial,
-    who: Caller,
+    device: VisibleDevice,
     on: date | None = None,
     cause: Annotated[str | None, Query(max_length=24)] = None,
     part: Annotated[str | None, Query(max_length=24)] = None,
 ) -> WarrantyOut:
     """Warranty on a date (default today), optionally for a damage cause and a part (W1-W3)."""
-    device = await visible_device(who, serial)
     day = on or await service.device_day(device, now)
     status = service.warranty_of(device, day, cause, part)
-    return WarrantyOut(serial=serial, on=day, **vars(status))
+    return WarrantyOut(serial=device.serial, on=day, **vars(status))
 
 
 @router.get("/devices/{serial}/rental", response_model=RentalOut)
-async def device_rental(request: Request, now: Now, serial: Serial, who: Caller, on: date | None = None) -> RentalOut:
-    device = await visible_device(who, serial)
+async def device_rental(now: Now, device: VisibleDevice, on: date | None = None) -> RentalOut:
     day = on or await service.device_day(device, now)
     status = service.rental_of(device, day)
-    return RentalOut(serial=serial, on=day, **vars(status))
+    return RentalOut(serial=device.serial, on=day, **vars(status))
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
 async def open_ticket(request: Request, now: Now, body: TicketIn, who: Caller) -> TicketOut:
     device = await visible_device(who, body.serial)
-    row = await service.open_ticket(device, body.problem, who.username, now)
+    row = await service.open_ticket(device, problem=body.problem, opened_by=who.username, now=now)
     return await ticket_out(row, who, service.office_day(now), True)
 
 
@@ -129,18 +133,17 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-async def ticket_detail(request: Request, now: Now, ticket_id: TicketId, who: Caller) -> TicketOut:
-    return await ticket_out(await visible_ticket(who, ticket_id), who, service.office_day(now), True)
+async def ticket_detail(now: Now, who: Caller, row: VisibleTicket) -> TicketOut:
+    return await ticket_out(row, who, service.office_day(now), True)
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}", response_model=TicketOut)
-async def ticket_action(
-    request: Request, now: Now, ticket_id: TicketId, action: Action, body: ActionIn, who: Caller
-) -> TicketOut:
+async def ticket_action(now: Now, who: Caller, row: VisibleTicket, action: Action, body: ActionIn) -> TicketOut:
     """Perform one transition. Refused: 409 when the state does not allow it, 403 when the caller's role
     may not, 422 when the details are wrong; the problem names the rule."""
-    row = await visible_ticket(who, ticket_id)
-    row = await service.act(row, action, _role(who), who.username, now, body.data, body.version)
+    row = await service.act(
+        row, action=action, role=_role(who), actor=who.username, now=now, data=body.data, version=body.version
+    )
     return await ticket_out(row, who, service.office_day(now), True)
 
 
@@ -193,10 +196,10 @@ async def public_warranty_check(body: PublicCheckIn, request: Request, now: Now)
     status = await service.public_check(
         state.public_limiter,
         state.counters,
-        client_address(request),
-        body.serial,
-        body.invoice_number,
-        service.office_day(now),
+        client=client_address(request),
+        serial=body.serial,
+        invoice=body.invoice_number,
+        today=service.office_day(now),
     )
     covers = (
         "repairs of defects; not damage by negligence (dropped, water) nor accessories such as charger "

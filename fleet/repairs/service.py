@@ -4,7 +4,6 @@ The clock comes in as a parameter (`now`/`today`); the holiday calendar is Indon
 `holidays` package, for the years around `now`.
 """
 
-import math
 from collections import Counter
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -14,7 +13,6 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from fleet.alerts import service as alerts
-from fleet.api.problems import Problem
 from fleet.api.ratelimit import RateLimiter
 from fleet.commands import service as commands
 from fleet.devices.models import Device
@@ -22,7 +20,9 @@ from fleet.devices.service import merchant_zone, sync_onboarding
 from fleet.domain import calendar as cal
 from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
+from fleet.errors import Invalid, NotFound
 from fleet.ingest.models import Event
+from fleet.repairs.exceptions import BadSwap, NotRegistered, StaleTicket, TooManyChecks, TransitionRefused
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from fleet.workdays import calendar_for
 from protocol import command
@@ -65,7 +65,7 @@ def warranty_of(
         cause_ = warranty.Cause(cause) if cause else None
         part_ = warranty.Part(part) if part else None
     except ValueError as e:
-        raise Problem(422, str(e), type_="bad-value") from e
+        raise Invalid(str(e)) from e
     return warranty.warranty(terms(device) if device else None, on, cause_, part_)
 
 
@@ -76,23 +76,21 @@ def rental_of(device: Device, on: date) -> rental.RentalStatus:
 
 
 async def public_check(
-    limiter: RateLimiter, counters: Counter[str], client: str, serial: str, invoice: str, today: date
+    limiter: RateLimiter, counters: Counter[str], *, client: str, serial: str, invoice: str, today: date
 ) -> warranty.WarrantyStatus:
     """The public warranty check (API and page): serial and invoice number together, rate-limited per
     client; a wrong pair answers exactly like an unknown serial, so serials cannot be probed (W4)."""
     wait = limiter.retry_after(client)
     if wait:
         counters["refused.rate-limited"] += 1
-        problem = Problem(429, "too many warranty checks; try again shortly", type_="rate-limited")
-        problem.headers = {"Retry-After": str(math.ceil(wait))}
-        raise problem
+        raise TooManyChecks("too many warranty checks; try again shortly", retry_after=wait)
     device = await Device.get_or_none(serial=serial.strip().upper()[:32])
     # A device registered without an invoice number (a rental imported without one) cannot be checked:
     # a blank "invoice" must not make the serial alone enough.
     expected = (device.invoice_number or "").strip().upper() if device is not None else ""
     if not expected or expected != invoice.strip().upper():
         counters["public.not-registered"] += 1
-        raise Problem(404, "no registered device has this serial and invoice number (W4)", type_="not-registered")
+        raise NotRegistered("no registered device has this serial and invoice number (W4)")
     return warranty_of(device, today)
 
 
@@ -164,7 +162,7 @@ def costs_of(t: tickets.Ticket) -> costs.Costs | None:
 
 
 async def open_ticket(
-    device: Device, problem: str, opened_by: str, now: datetime, suggestion: Suggestion | None = None
+    device: Device, *, problem: str, opened_by: str, now: datetime, suggestion: Suggestion | None = None
 ) -> Ticket:
     """Open a ticket (by a merchant, by Biz Support, or from an accepted suggestion)."""
     async with in_transaction():
@@ -191,8 +189,10 @@ async def accept_suggestion(suggestion_id: int, who: str, now: datetime) -> Tick
     """Biz Support opens a ticket from a suggestion (suggestions never open tickets by themselves)."""
     found = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
     if found is None:
-        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
-    row = await open_ticket(found.device, f"suggested: {found.reason}", who, now, found)
+        raise NotFound(f"no open suggestion {suggestion_id}")
+    row = await open_ticket(
+        found.device, problem=f"suggested: {found.reason}", opened_by=who, now=now, suggestion=found
+    )
     found.status, found.ticket_id, found.decided_by = SuggestionStatus.ACCEPTED, row.id, who
     await found.save()
     return row
@@ -200,6 +200,7 @@ async def accept_suggestion(suggestion_id: int, who: str, now: datetime) -> Tick
 
 async def act(
     row: Ticket,
+    *,
     action: str,
     role: tickets.Role,
     actor: str,
@@ -211,14 +212,13 @@ async def act(
     device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
     zone = await merchant_zone(device.merchant_id)  # type: ignore[attr-defined]
     if version is not None and version != row.version:
-        raise Problem(409, "the ticket changed since you loaded it; reload and try again", type_="conflict")
+        raise StaleTicket("the ticket changed since you loaded it; reload and try again")
     try:
         new, transition = tickets.apply(
             to_domain(row, device, zone), action, role, actor, now, calendar_for(now.date()), data
         )
     except tickets.TicketError as e:
-        status = {"role": 403, "state": 409}.get(e.reason, 422)
-        raise Problem(status, str(e), type_="transition-refused", rule=e.rule, state=row.state) from e
+        raise TransitionRefused(e, row.state) from e
     async with in_transaction():
         if action == "replace":
             await _swap(device, transition.data["new_serial"], now)
@@ -233,7 +233,7 @@ async def act(
             version=row.version + 1,
         )
         if not updated:
-            raise Problem(409, "the ticket changed meanwhile; reload and try again", type_="conflict")
+            raise StaleTicket("the ticket changed meanwhile; reload and try again")
         await TicketTransition.create(
             ticket_id=row.id,
             action=transition.action,
@@ -258,9 +258,9 @@ async def _swap(old: Device, serial: str, now: datetime) -> None:
     invoice date or rental period); the old unit stays linked to it."""
     new = await Device.get_or_none(serial=serial)
     if new is None:
-        raise Problem(422, f"the replacement {serial!r} is not registered; register the unit first", type_="bad-swap")
+        raise BadSwap(f"the replacement {serial!r} is not registered; register the unit first")
     if new.id == old.id or (new.merchant_id not in (None, old.merchant_id)):  # type: ignore[attr-defined]
-        raise Problem(422, f"{serial!r} belongs to another merchant", type_="bad-swap")
+        raise BadSwap(f"{serial!r} belongs to another merchant")
     new.merchant_id = old.merchant_id  # type: ignore[attr-defined]
     new.ownership = old.ownership
     new.invoice_number, new.invoice_date = old.invoice_number, old.invoice_date
@@ -269,7 +269,7 @@ async def _swap(old: Device, serial: str, now: datetime) -> None:
     new.replaces_id = old.id
     await new.save()
     if new.config:
-        await commands.enqueue(new, command.CONFIG, {"config": new.config}, "swap", now)
+        await commands.enqueue(new, command.CONFIG, args={"config": new.config}, requested_by="swap", now=now)
 
 
 # -- periodic jobs --------------------------------------------------------------------------------------
@@ -284,7 +284,13 @@ async def auto_approve(now: datetime) -> int:
         device = await Device.get(id=row.device_id)  # type: ignore[attr-defined]
         zone = await merchant_zone(device.merchant_id)  # type: ignore[attr-defined]
         if tickets.request_overdue(to_domain(row, device, zone), now, calendar_for(now.date())):
-            await act(row, "approve_request", tickets.Role.SYSTEM, "system (RF1: 3 working days unanswered)", now)
+            await act(
+                row,
+                action="approve_request",
+                role=tickets.Role.SYSTEM,
+                actor="system (RF1: 3 working days unanswered)",
+                now=now,
+            )
             approved += 1
     return approved
 
@@ -297,9 +303,18 @@ async def sync_rental_locks(today: date, now: datetime) -> int:
         if status.lock_sales == device.sales_locked:
             continue
         if status.lock_sales:
-            await commands.enqueue(device, command.LOCK, {"reason": "rental overdue"}, "rental", now, timedelta(days=7))
+            await commands.enqueue(
+                device,
+                command.LOCK,
+                args={"reason": "rental overdue"},
+                requested_by="rental",
+                now=now,
+                ttl=timedelta(days=7),
+            )
         else:
-            await commands.enqueue(device, command.UNLOCK, {}, "rental", now, timedelta(days=7))
+            await commands.enqueue(
+                device, command.UNLOCK, args={}, requested_by="rental", now=now, ttl=timedelta(days=7)
+            )
         device.sales_locked = status.lock_sales
         await device.save(update_fields=["sales_locked"])
         queued += 1

@@ -4,7 +4,7 @@ carries the CSRF token."""
 
 import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -14,8 +14,7 @@ from fastapi.templating import Jinja2Templates
 from tortoise.expressions import Q
 
 from fleet.api.guard import page_policy
-from fleet.api.params import Now
-from fleet.api.problems import Problem
+from fleet.api.params import Now, now_of
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import (
     Principal,
@@ -34,12 +33,13 @@ from fleet.devices import service as devices_service
 from fleet.devices.models import Device, Merchant, UnregisteredSighting
 from fleet.domain import paylater, tickets
 from fleet.domain.calendar import DEFAULT_ZONE
+from fleet.errors import Refusal
 from fleet.ingest import downsample, quarantine
 from fleet.ingest.models import TRANSACTION_TYPES, QuarantinedMessage, TelemetrySample
 from fleet.payments import paylinks
 from fleet.repairs import service as repairs
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
-from fleet.web import charts, forms, i18n, session
+from fleet.web import charts, forms, i18n, refusals, session
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FsPath(__file__).parent / "templates")
@@ -56,11 +56,6 @@ class PageError(Exception):
         self.message = message
 
 
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock()
-    return now
-
-
 def render(request: Request, name: str, who: Principal | None, status: int = 200, **context: Any) -> HTMLResponse:
     lang = session.language(request)
     context.update(
@@ -72,7 +67,7 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         day=lambda d: i18n.day(d, lang),
         moment=lambda m: i18n.moment(m, lang, who.zone if who else DEFAULT_ZONE),
         csrf=session.csrf_token(request),
-        present=lambda device: presence.is_online(device, _now(request)),
+        present=lambda device: presence.is_online(device, now_of(request)),
         csp_nonce=secrets.token_urlsafe(16),
     )
     context["flash"] = session.read_flash(request)
@@ -221,8 +216,8 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: int) -> R
     await csrf_form(request)
     try:
         row = await repairs.accept_suggestion(suggestion_id, who.username, now)
-    except Problem:
-        raise PageError(404, "not_found") from None
+    except Refusal as e:
+        raise PageError(refusals.status(e), refusals.words(e)) from None
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
 
@@ -232,14 +227,14 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: int) -> R
 @router.get("/portal/devices")
 async def devices_page(request: Request, now: Now, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
     who = await _who(request)
-    query = scoped(Device.all().select_related("merchant"), who)
-    if q.strip():
-        query = query.filter(devices_service.matching(q))
-    if online in ("1", "0"):
-        query = query.filter(presence.online_q(now) if online == "1" else presence.offline_q(now))
-    if merchant.isdigit() and who.is_staff:
-        query = query.filter(merchant_id=int(merchant))
-    rows = await query.order_by("serial").limit(200)
+    query = devices_service.listed(
+        who,
+        now,
+        merchant_id=int(merchant) if merchant.isdigit() and who.is_staff and len(merchant) < 10 else None,
+        online={"1": True, "0": False}.get(online),
+        q=q[:32],
+    )
+    rows = await query.select_related("merchant").limit(200)
     today = repairs.office_day(now)
     listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
     merchants = await Merchant.all().order_by("name") if who.is_staff else []
@@ -264,7 +259,7 @@ async def merchant_settings(request: Request) -> Response:
     who = await _who(request)
     form = await csrf_form(request)
     if who.merchant_id is None:
-        raise Problem(403, "only a merchant's user has merchant settings", type_="forbidden")
+        raise PageError(403, "forbidden")
     raw = str(form.get("auto_cancel_minutes") or "").strip()[:8]
     lang = session.language(request)
     try:
@@ -287,7 +282,7 @@ def _buttons(who: Principal) -> frozenset[str]:
 
 
 async def _device_context(request: Request, who: Principal, device: Device) -> dict[str, Any]:
-    now = _now(request)
+    now = now_of(request)
     # The last 7 days, or since the first sample when the device is newer: charts fill their width.
     week = now - timedelta(days=7)
     first = await TelemetrySample.filter(serial=device.serial, device_time__gte=week).order_by("device_time").first()
@@ -326,8 +321,8 @@ async def _device_context(request: Request, who: Principal, device: Device) -> d
 async def _device(request: Request, who: Principal, serial: str) -> Device:
     try:
         return await visible_device(who, serial.upper()[:32])
-    except Problem:
-        raise PageError(404, "not_found") from None
+    except Refusal as e:
+        raise PageError(refusals.status(e), refusals.words(e)) from None
 
 
 @router.get("/portal/devices/{serial}")
@@ -360,9 +355,9 @@ async def send_command(request: Request, now: Now, serial: str) -> Response:
     elif name == "lock":
         args["reason"] = "locked by Biz Support"
     try:
-        await commands.enqueue(device, name, args, who.username, now)
-    except Problem as e:
-        return redirect(request, f"/portal/devices/{device.serial}", e.detail)
+        await commands.enqueue(device, name, args=args, requested_by=who.username, now=now)
+    except Refusal as e:
+        return redirect(request, f"/portal/devices/{device.serial}", refusals.words(e))
     return RedirectResponse(f"/portal/devices/{device.serial}#commands", status_code=303)
 
 
@@ -376,7 +371,7 @@ async def open_ticket(request: Request, now: Now, serial: str) -> Response:
         return redirect(
             request, f"/portal/devices/{device.serial}", i18n.text(session.language(request), "problem_too_short")
         )
-    row = await repairs.open_ticket(device, problem, who.username, now)
+    row = await repairs.open_ticket(device, problem=problem, opened_by=who.username, now=now)
     return RedirectResponse(f"/portal/tickets/{row.id}", status_code=303)
 
 
@@ -394,9 +389,11 @@ async def send_paylink(request: Request, now: Now, serial: str, receipt: str) ->
     if acquirer is None:
         return redirect(request, back, "payments are not enabled on this service")
     try:
-        await paylinks.create(acquirer, device, receipt[:24], email, phone, methods, who.username, now)
-    except Problem as e:
-        return redirect(request, back, e.detail)
+        await paylinks.create(
+            acquirer, device, receipt=receipt[:24], email=email, phone=phone, methods=methods, who=who.username, now=now
+        )
+    except Refusal as e:
+        return redirect(request, back, refusals.words(e))
     return redirect(request, back, i18n.text(session.language(request), "paylink_sent"), ok=True)
 
 
@@ -422,8 +419,8 @@ async def _ticket(who: Principal, ticket_id: int) -> Ticket:
         raise PageError(404, "not_found")
     try:
         return await visible_ticket(who, ticket_id)
-    except Problem:
-        raise PageError(404, "not_found") from None
+    except Refusal as e:
+        raise PageError(refusals.status(e), refusals.words(e)) from None
 
 
 @router.get("/portal/tickets/{ticket_id}")
@@ -446,7 +443,7 @@ async def _ticket_view(request: Request, ticket_id: int, error: str = "", status
         ticket=row,
         device=device,
         costs=repairs.costs_of(domain),
-        overdue=tickets.sla_overdue(domain, repairs.office_day(_now(request))),
+        overdue=tickets.sla_overdue(domain, repairs.office_day(now_of(request))),
         actions=tickets.allowed(domain, role),
         fields=forms.FIELDS,
         choices=forms.CHOICES,
@@ -466,15 +463,15 @@ async def ticket_action(request: Request, now: Now, ticket_id: int) -> Response:
     try:
         await repairs.act(
             row,
-            action,
-            role,
-            who.username,
-            now,
-            forms.action_data(action, form),
-            int(str(version)) if str(version or "").isdigit() else None,
+            action=action,
+            role=role,
+            actor=who.username,
+            now=now,
+            data=forms.action_data(action, form),
+            version=int(str(version)) if str(version or "").isdigit() else None,
         )
-    except Problem as e:
-        return await _ticket_view(request, ticket_id, error=e.detail, status=e.status)
+    except Refusal as e:
+        return await _ticket_view(request, ticket_id, error=refusals.words(e), status=refusals.status(e))
     return RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303)
 
 
@@ -524,12 +521,11 @@ async def warranty_check(request: Request, now: Now) -> HTMLResponse:
         status = await repairs.public_check(
             state.public_limiter,
             state.counters,
-            client_address(request),
-            serial,
-            invoice,
-            repairs.office_day(now),
+            client=client_address(request),
+            serial=serial,
+            invoice=invoice,
+            today=repairs.office_day(now),
         )
-    except Problem as e:
-        error = "too_many" if e.status == 429 else "not_registered"
-        return render(request, "warranty.html", who, e.status, serial=serial, error=error)
+    except Refusal as e:
+        return render(request, "warranty.html", who, refusals.status(e), serial=serial, error=refusals.words(e))
     return render(request, "warranty.html", who, serial=serial, result=status)
