@@ -118,7 +118,7 @@ async def settle(till, number, amount, ref):
 _METHODS = (("1", "qris"), ("2", "card"), ("3", "paylater"))
 
 
-def request_paylink(till, digits, picked):
+async def request_paylink(till, digits, picked):
     """P1-P2: journal the cashier's request for a pay link for the last receipt's outstanding amount; the
     fleet sends it by SMS when the event reaches it (offline first: the journal carries it there)."""
     number = till.last_receipt

@@ -5,6 +5,7 @@ import gc
 
 import config
 import identity
+import transient
 from journal import Journal
 from micropython import const
 from printer import Printer
@@ -37,9 +38,13 @@ async def start(board):
     await till.recover()
     link = None
     if cfg["broker"]:
+        # The link's client uses these parts of asyncio, imported on first use, which may come while the
+        # till has a transient block open: loaded now, so no block takes them away.
+        transient.keep("asyncio.funcs", "asyncio.lock", "asyncio.stream")
         from link import Link
 
-        link = Link(board, till, ident, config.read_json(board.flash_root + "/credentials.json", {}))
+        credentials = config.read_json(board.flash_root + "/credentials.json", {})
+        link = Link(board, ident, credentials, journal, cfg, printer, till)
         till.link = link
     journal.after_append = getattr(board, "after_append", None)  # the link polls the journal itself
     return till, link

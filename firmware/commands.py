@@ -69,7 +69,8 @@ def _run(link, cmd_id, name, args):
     elif name == command.REPRINT:
 
         async def reprint():
-            ok, detail = await till.reprint(args["receipt"])
+            with Transient("aftersale") as aftersale:
+                ok, detail = await aftersale.reprint(till, args["receipt"])
             reply(ok, None if ok else "rejected", detail)
 
         till.inbox.put(("call", reprint))
@@ -98,7 +99,7 @@ def _run(link, cmd_id, name, args):
 
 
 def _configure(link, changes, reply):
-    cfg = dict(link.till.cfg)
+    cfg = dict(link.cfg)
     for key in changes:
         if key not in config.DEFAULTS:
             return reply(False, "rejected", "unknown setting " + key)
@@ -106,7 +107,7 @@ def _configure(link, changes, reply):
             return reply(False, "rejected", "wrong type for " + key)
         cfg[key] = changes[key]
     config.save(link.board.flash_root, cfg)  # atomically: the old file or the new one, never half
-    link.till.cfg = cfg
+    link.cfg.update(cfg)  # the one settings dict the till and the link share
     return reply(True)
 
 

@@ -44,13 +44,19 @@ def parse_broker(url):
 
 
 class Link:
-    def __init__(self, board, till, ident, credentials):
+    """The link of one terminal: it sends what `journal` holds and reads `printer`'s state under the
+    settings in `cfg` (the terminal's one settings dict, changed in place by a config command); `till`
+    runs the commands that arrive and journals the faults the link notices."""
+
+    def __init__(self, board, ident, credentials, journal, cfg, printer, till):
         self.board = board
+        self.journal = journal
+        self.cfg = cfg
+        self.printer = printer
         self.till = till
-        self.journal = till.journal
         self.ident = ident
         self.serial = ident["serial"]
-        host, port, tls = parse_broker(till.cfg["broker"])
+        host, port, tls = parse_broker(cfg["broker"])
         self.client = MQTTClient(
             board.connector(tls),
             host,
@@ -58,11 +64,11 @@ class Link:
             self.serial,
             user=self.serial,
             password=credentials.get("password"),
-            keepalive=till.cfg["keepalive_s"],
+            keepalive=cfg["keepalive_s"],
             will=self._will,
             clean=False,
             rand=board.randint,
-            max_backoff=till.cfg["reconnect_max_s"],
+            max_backoff=cfg["reconnect_max_s"],
         )
         self.client.on_message = self._on_message
         self.client.on_puback = self._on_puback
@@ -96,7 +102,7 @@ class Link:
         while True:
             await asyncio.sleep_ms(_TICK_MS)
             if time.ticks_diff(time.ticks_ms(), beat) >= 0:
-                beat = time.ticks_add(time.ticks_ms(), self.till.cfg["heartbeat_s"] * 1000)
+                beat = time.ticks_add(time.ticks_ms(), self.cfg["heartbeat_s"] * 1000)
                 self._wear_and_battery()
                 beat_now = True
             else:
@@ -154,7 +160,7 @@ class Link:
             self._save_cursor(True)
             return
         client = self.client
-        if client.inflight() >= WINDOW or self.till.printer.printing:
+        if client.inflight() >= WINDOW or self.printer.printing:
             return
         records = journal.records(self._sent + 1)
         try:
@@ -164,7 +170,7 @@ class Link:
                 self._sent = seq
                 if seq > self._high:
                     self._high = seq
-                if client.inflight() >= WINDOW or self.till.printer.printing:
+                if client.inflight() >= WINDOW or self.printer.printing:
                     return
         finally:
             records.close()  # its segment file is closed now, not when the collector finds it
@@ -188,7 +194,7 @@ class Link:
 
     def telemetry(self):
         board = self.board
-        printer = self.till.printer
+        printer = self.printer
         battery, charging = board.battery()
         with Transient("protocol.telemetry") as telemetry:
             return telemetry.build(
@@ -210,7 +216,7 @@ class Link:
             )
 
     def _wear_and_battery(self):
-        printer = self.till.printer
+        printer = self.printer
         counters = [printer.lines, printer.cuts]
         if counters != self._counters:  # lifetime wear counters, at most once a heartbeat
             config.write_json(self.board.flash_root + "/counters.json", counters)

@@ -17,7 +17,6 @@ import time
 
 import money
 from micropython import const
-from till import PAY
 
 from protocol import codec, command, request, topics
 
@@ -46,10 +45,9 @@ def begin(till):
     if link is None or not link.up():
         till.show("PayLater perlu", "koneksi online")
         return
-    till.pl_attempts += 1
-    ref = "%s/P%d" % (till.sale["receipt"], till.pl_attempts)
-    till.pending = {"method": "paylater", "ref": ref, "amount": till.outstanding(), "n": 0}
-    till.entry = ""
+    ref = till.sale.next_ref("P")
+    till.expect({"method": "paylater", "ref": ref, "amount": till.sale.outstanding(), "n": 0})
+    till.take_entry()
     _cashier(till, PHONE, "HP pelanggan", "")
 
 
@@ -61,14 +59,13 @@ async def key(till, k):
     if k != "#":
         return
     state = till.state
-    digits = till.entry
-    till.entry = ""
+    digits = till.take_entry()
     if state == PHONE:
         phone = phone_number(digits)
         if not 11 <= len(phone) <= 16:
             till.show("No. HP salah", "HP pelanggan")
             return
-        args = {"ref": p["ref"], "receipt": till.sale["receipt"], "amount": p["amount"], "phone": phone}
+        args = {"ref": p["ref"], "receipt": till.sale.receipt, "amount": p["amount"], "phone": phone}
         await _ask(till, request.PAYLATER_START, args, "Kirim OTP...")
     elif state == OTP:
         if not digits:
@@ -77,7 +74,7 @@ async def key(till, k):
     elif state == DOWN:
         # P4: above the limit the customer pays the difference first; the cash drawer takes it.
         down = p["down"]
-        till._confirmed({"method": "cash", "amount": down, "tendered": down, "change": 0})
+        till.confirmed({"method": "cash", "amount": down, "tendered": down, "change": 0})
         till.printer.kick_drawer()
         _show_tenors(till)
     elif state == TENOR:
@@ -105,8 +102,7 @@ async def _ask(till, name, args, top, bottom=""):
         await end(till, "Koneksi putus")
         return
     p["deadline"] = time.ticks_add(time.ticks_ms(), ANSWER_S * 1000)
-    till.state = WAIT
-    till.show(top, bottom)
+    till.step(WAIT, top, bottom)
 
 
 def answer(till, args):
@@ -130,8 +126,7 @@ def answer(till, args):
     elif step == command.PL_CHARGED:
         # The provider pays the financed amount; pay_confirm (method paylater) completes the sale.
         p["deadline"] = time.ticks_add(time.ticks_ms(), till.cfg["qris_timeout_s"] * 1000)
-        till.state = WAIT
-        till.show("Menunggu", "persetujuan PL")
+        till.step(WAIT, "Menunggu", "persetujuan PL")
     else:
         _stop(till, "PayLater ditolak" if step == command.PL_REFUSED else "PayLater gagal")
     return True, None
@@ -144,8 +139,7 @@ def _show_tenors(till):
 def _cashier(till, state, top, bottom):
     """A step the cashier (or the customer) answers: it ends unanswered after _TYPING_S."""
     till.pending["deadline"] = time.ticks_add(time.ticks_ms(), _TYPING_S * 1000)
-    till.state = state
-    till.show(top, bottom)
+    till.step(state, top, bottom)
 
 
 async def end(till, top):
@@ -164,7 +158,4 @@ async def end(till, top):
 
 
 def _stop(till, top):
-    till.pending = None
-    till.entry = ""
-    till.state = PAY
-    till.show(top, "Bayar " + money.rupiah(till.outstanding()))
+    till.back_to_pay(top)

@@ -9,11 +9,13 @@ from protocol import event as ev
 
 
 async def recover(till):
-    """After boot: finish or void the sale in flight and print what was closed but never printed."""
+    """After boot: finish or void the sale in flight and print what was closed but never printed.
+    Returns the last sale's receipt number (None: no sale in the journal)."""
     inflight = None
     payments = []  # type: list[dict]
     pending = None
     unprinted = None
+    last = None
     for _seq, payload in till.journal.records():
         if b'"type":"fault"' in payload:
             continue
@@ -41,21 +43,20 @@ async def recover(till):
                 inflight = None
             unprinted = (kind, data, msg["ts"])
             if kind == ev.SALE:
-                till.last_receipt = data["receipt"]
+                last = data["receipt"]
         elif kind == ev.RECEIPT and not data["copy"]:
             if unprinted is not None and unprinted[1]["receipt"] == data["receipt"]:
                 unprinted = None
     if inflight is not None:
-        till.sale = inflight
-        till.payments = payments
+        till.sale.resume(inflight, payments)
         if payments:
             till.show("Pemulihan daya", "Transaksi selesai")
             await till.close_sale()
-        else:
-            if pending is not None:
-                till.pending = {"amount": pending["amount"], "ref": pending["ref"]}
-                till.end_qr("cancelled")
-            await till.void_sale("gangguan daya")
+            return till.last_receipt
+        if pending is not None:
+            till.end_qr("cancelled", {"amount": pending["amount"], "ref": pending["ref"]})
+        await till.void_sale("gangguan daya")
     elif unprinted is not None:
         kind, data, ts = unprinted
         await till.print_job(kind, data, ts, False)
+    return last

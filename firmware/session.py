@@ -10,11 +10,11 @@ from protocol import codec, state, topics
 
 
 async def announce(link):
-    till = link.till
+    cfg = link.cfg
     board = link.board
     caps = ["keypad", "display", "qris", "cash_drawer"]
-    caps.append("qr_native" if till.cfg["qr_mode"] == "native" else "qr_raster")
-    caps.append("printer58" if till.cfg["cols"] == 32 else "printer80")
+    caps.append("qr_native" if cfg["qr_mode"] == "native" else "qr_raster")
+    caps.append("printer58" if cfg["cols"] == 32 else "printer80")
     if board.card_reader is not None:
         caps.append("card_reader")
     if board.battery()[0] is not None:

@@ -12,13 +12,11 @@ Keypad (4x4: 0-9 * # A B C D):
                        C voids the sale
     cash: amount # (or # alone for the exact amount)          down payment: amount #
     C                  clear the entry, empty the cart, cancel a QRIS, leave a menu
-    D 1 [no] #         reprint (no number: the last receipt)  D 2 no #   refund a receipt
-    D 3 amount #       discount on the sale in Rupiah         D 4 pct #  discount in percent
+    D                  the menu (menu.py): reprint, refund, discounts, a pay link for the last receipt
 """
 
 import asyncio
 import gc
-import json
 import time
 
 import config
@@ -26,6 +24,7 @@ import money
 import receipt
 from journal import JournalFull
 from micropython import const
+from sale import Sale, encode
 from transient import Transient
 
 from protocol import event as ev
@@ -41,12 +40,7 @@ MENU_INPUT = "menu_input"
 
 _MAX_DIGITS = const(12)
 _MAX_PHONE = const(14)
-_MAX_ITEMS = const(200)
 _MAX_QTY = const(9999)
-# A sale's event must fit the contract's event size (codec.MAX_BYTES, 16 KiB), or no broker and no fleet
-# would take it and the outbox would stall behind it: the items may fill it but for room kept for the
-# envelope, the totals and eight payment lines of the largest size.
-_CART_BYTES = const(16384 - 3072)
 
 
 class Inbox:
@@ -70,10 +64,6 @@ class Inbox:
         return self.items.pop(0)
 
 
-def _encode(msg):
-    return json.dumps(msg, separators=(",", ":")).encode()
-
-
 class Till:
     def __init__(self, board, cfg, journal, printer, serial):
         self.board = board
@@ -87,17 +77,11 @@ class Till:
         self.locked = config.read_json(board.flash_root + "/lock.json", {}).get("locked", False)
         self.entry = ""
         self.qty = 1
-        self.items = []
-        self.cart_bytes = 0  # the items' encoded size: the sale must fit one event (_CART_BYTES)
-        self.discount = 0
-        self.sale = {}  # type: dict  # the open sale's totals, once journaled ({} between sales)
-        self.payments = []  # confirmed payment lines of the open sale
+        self.sale = Sale(cfg)  # the cart, then the sale at payment (sale.py)
         self.pending = None  # the QRIS or PayLater payment waiting for confirmation
         self.link = None  # the MQTT link, when the terminal has one (PayLater asks the fleet through it)
-        self.pl_attempts = 0
-        self.menu = None
+        self.menu = {}  # the D menu's choice and what it asked so far (menu.py)
         self.last_receipt = None
-        self.qr_attempts = 0
         printer.on_fault = self._printer_alert
         self.printer_error = None
 
@@ -107,7 +91,7 @@ class Till:
         """Journal one event; returns its sequence number. Called before the event is acted on."""
         seq = self.journal.next_seq
         msg = ev.build(self.serial, self.board.now(), self.journal.jid, seq, kind, data)
-        return self.journal.append(_encode(msg))
+        return self.journal.append(encode(msg))
 
     def show(self, top, bottom=""):
         self.board.display.show(top, bottom)
@@ -187,7 +171,7 @@ class Till:
         state = self.state
         paylater = state[:3] == "pl_"
         if "0" <= k <= "9" and (state in (IDLE, CART, TENDER, DOWN, MENU_INPUT) or paylater):
-            phone = paylater or (self.menu == "5" and state == MENU_INPUT)
+            phone = paylater or (self.menu.get("choice") == "5" and state == MENU_INPUT)
             if len(self.entry) < (_MAX_PHONE if phone else _MAX_DIGITS):
                 self.entry += k
             self.show(self._prompt(), self.entry)
@@ -206,10 +190,12 @@ class Till:
             if k == "C":
                 self.end_qr("cancelled")
                 self.show("QRIS dibatalkan", "Pilih cara bayar")
-        elif state == MENU:
-            self._key_menu(k)
-        elif state == MENU_INPUT:
-            await self._key_menu_input(k)
+        elif state == MENU or state == MENU_INPUT:
+            with Transient("menu") as menu:
+                todo = menu.key(self, k)
+            if todo:  # a reprint, a refund, a pay link: run with the menu's code gone
+                with Transient("aftersale") as aftersale:
+                    await getattr(aftersale, todo[0])(self, *todo[1:])
         elif paylater:
             with Transient("paylater") as pl:
                 await pl.key(self, k)
@@ -224,10 +210,21 @@ class Till:
             "pl_tenor": "Tenor (bulan)?",
         }.get(self.state, "Harga/PLU")
 
-    def _take_entry(self):
-        value = int(self.entry) if self.entry else 0
+    def take_entry(self):
+        """The digits typed so far (cleared)."""
+        digits = self.entry
         self.entry = ""
-        return value
+        return digits
+
+    def _take_entry(self):
+        digits = self.take_entry()
+        return int(digits) if digits else 0
+
+    def step(self, state, top=None, bottom=""):
+        """Go to `state` (a PayLater step, the D menu), showing `top` and `bottom` when given."""
+        self.state = state
+        if top is not None:
+            self.show(top, bottom)
 
     async def _key_cart(self, k):
         if k == "*":
@@ -247,17 +244,14 @@ class Till:
                     self.show("Ketik harga", "lalu #")
                     return
                 line = {"name": "Barang", "qty": self.qty, "unit_price": value}
-            size = len(_encode(line)) + 1
-            if len(self.items) >= _MAX_ITEMS or self.cart_bytes + size > _CART_BYTES:
+            if not self.sale.add(line):
                 self.show("Keranjang penuh", "Bayar dulu")
                 return
-            self.items.append(line)
-            self.cart_bytes += size
             self.qty = 1
             self.state = CART
-            self.show(line["name"][:16], money.rupiah(self._totals()["total"]))
+            self.show(line["name"][:16], money.rupiah(self.sale.totals()["total"]))
         elif k == "B":
-            if self.items:
+            if self.sale.items:
                 self._open_sale()
             else:
                 self.show("Keranjang kosong")
@@ -269,18 +263,20 @@ class Till:
                 self._reset()
                 self.show("Dibatalkan")
         elif k == "D":
+            self.menu.clear()
             self.state = MENU
             self.show("1Cetak 2Refund", "3Disk Rp 4Disk %")
 
     async def _key_pay(self, k):
-        outstanding = self.outstanding()
+        outstanding = self.sale.outstanding()
         if k == "1":
             self.state = TENDER
             self.show("Tunai (#=pas)", money.rupiah(outstanding))
         elif k == "2":
             await self._start_qr(outstanding)
         elif k == "3":
-            await self._card(outstanding)
+            with Transient("card") as card:  # the card flow's code only while a card is tapped
+                await card.pay(self, outstanding)
         elif k == "4":
             self.state = DOWN
             self.show("Jumlah DP", "< " + money.rupiah(outstanding))
@@ -291,7 +287,7 @@ class Till:
             await self.void_sale("dibatalkan kasir")
 
     async def _key_amount(self, k):
-        outstanding = self.outstanding()
+        outstanding = self.sale.outstanding()
         if k == "C":
             self.entry = ""
             self.state = PAY
@@ -304,7 +300,7 @@ class Till:
                 self.show("Uang kurang", money.rupiah(outstanding))
                 return
             line = {"method": "cash", "amount": outstanding, "tendered": tendered, "change": tendered - outstanding}
-            self._confirmed(line)
+            self.confirmed(line)
             self.printer.kick_drawer()
             await self.close_sale()
         else:
@@ -312,135 +308,42 @@ class Till:
             if not 0 < amount < outstanding:
                 self.show("DP harus < total", money.rupiah(outstanding))
                 return
-            self._confirmed({"method": "cash", "amount": amount, "tendered": amount, "change": 0})
+            self.confirmed({"method": "cash", "amount": amount, "tendered": amount, "change": 0})
             self.printer.kick_drawer()
             await self.close_sale()
-
-    def _key_menu(self, k):
-        if k == "C":
-            self.state = CART if self.items else IDLE
-            self.show("")
-        elif k in "12345":
-            if k in "34" and not self.items:
-                self.show("Keranjang kosong")
-                self.state = IDLE
-                return
-            self.menu = k
-            self.entry = ""
-            self.state = MENU_INPUT
-            self.show(("Cetak ulang no", "Refund no", "Diskon Rp", "Diskon %", "HP pelanggan")[int(k) - 1])
-
-    async def _key_menu_input(self, k):
-        if k == "C":
-            self.entry = ""
-            self.state = CART if self.items else IDLE
-            return
-        if k != "#":
-            return
-        had_entry = bool(self.entry)
-        raw = self.entry
-        value = self._take_entry()
-        menu = self.menu
-        self.state = CART if self.items else IDLE
-        if menu == "5":  # a pay link for the last receipt: the phone, then the methods (digits 1-3)
-            self.phone = raw
-            self.menu, self.state = "6", MENU_INPUT
-            self.show("Metode 1Q 2K 3PL", "# = semua")
-        elif menu == "6":
-            self.menu = None
-            with Transient("aftersale") as aftersale:
-                aftersale.request_paylink(self, self.phone, raw)
-        elif menu == "1":
-            number = self.receipt_no(value) if had_entry else self.last_receipt
-            await self.reprint(number)
-        elif menu == "2":
-            await self.refund(self.receipt_no(value))
-        else:
-            subtotal = self._totals()["subtotal"]
-            discount = value if menu == "3" else money.percent_of(subtotal, min(value, 100))
-            if discount > subtotal:
-                self.show("Diskon > subtotal")
-                return
-            self.discount = discount
-            self.show("Diskon " + money.rupiah(discount), money.rupiah(self._totals()["total"]))
 
     # -- sale ------------------------------------------------------------------------------------------
 
     def receipt_no(self, seq):
         return "%s-%06d" % (self.cfg["receipt_prefix"], seq)
 
-    # The cart's totals, by the names the sale event gives them (the contract checks they add up). Comments,
-    # not docstrings, on these: a docstring is code in the heap.
-    def _totals(self):
-        subtotal = 0
-        for line in self.items:
-            subtotal += line["qty"] * line["unit_price"] - line.get("discount", 0)
-        taxable = subtotal - self.discount
-        rate = self.cfg["tax_rate_bp"]
-        inclusive = self.cfg["tax_inclusive"]
-        tax = money.tax(taxable, rate, inclusive)
-        return {
-            "subtotal": subtotal,
-            "discount": self.discount,
-            "tax": tax,
-            "tax_rate_bp": rate,
-            "tax_inclusive": inclusive,
-            "total": taxable + (0 if inclusive else tax),
-        }
-
     def _open_sale(self):
         if not self.journal.has_room():
             self.show("MEMORI PENUH", "Hubungkan jaringan")
             return
         # Receipt numbers are the journal sequence of the sale's first record: unique across reboots.
-        self.sale = {"receipt": self.receipt_no(self.journal.next_seq), "items": self.items}
-        self.sale.update(self._totals())
-        self.record(ev.OPEN, self.sale)
-        self.payments = []
-        self.qr_attempts = 0
-        self.pl_attempts = 0
+        self.record(ev.OPEN, self.sale.open(self.receipt_no(self.journal.next_seq)))
         self.state = PAY
         self._show_pay()
 
     def _show_pay(self):
-        self.show("Bayar " + money.rupiah(self.outstanding()), "1Tunai 2QRIS 3Krt 4DP 5PL")
+        self.show("Bayar " + money.rupiah(self.sale.outstanding()), "1Tunai 2QRIS 3Krt 4DP 5PL")
 
-    # What the open sale's confirmed payments add up to.
-    def _paid(self):
-        paid = 0
-        for p in self.payments:
-            paid += p["amount"]
-        return paid
-
-    # What the open sale still asks for: its total less the confirmed payments (PayLater asks it too).
-    def outstanding(self):
-        return self.sale["total"] - self._paid()
-
-    def _confirmed(self, line):
-        data = {"receipt": self.sale["receipt"], "status": "confirmed"}
-        data.update(line)
-        self.record(ev.PAYMENT, data)
-        self.payments.append(line)
+    def confirmed(self, line):
+        """Journal a confirmed payment line of the open sale (PayLater's cash down payment too)."""
+        self.record(ev.PAYMENT, self.sale.confirm(line))
 
     async def close_sale(self):
-        sale = dict(self.sale)
-        paid = self._paid()
-        outstanding = sale["total"] - paid
-        sale["payments"] = self.payments
-        sale["paid"] = paid
-        sale["outstanding"] = outstanding
-        sale["status"] = ev.PAID if outstanding == 0 else (ev.PARTIALLY_PAID if paid else ev.UNPAID)
+        sale = self.sale.close()
         self.record(ev.SALE, sale)
         self.last_receipt = sale["receipt"]
-        change = 0
-        for p in self.payments:
-            change += p.get("change", 0)
+        change = self.sale.change()
         self._reset()
         self.show("Kembali " + money.rupiah(change) if change else "Terima kasih", sale["status"])
         await self.print_job(ev.SALE, sale, self.board.now(), False)
 
     async def void_sale(self, reason):
-        data = {"receipt": self.sale["receipt"], "total": self.sale["total"], "reason": reason}
+        data = {"receipt": self.sale.receipt, "total": self.sale.opened["total"], "reason": reason}
         self.record(ev.VOID, data)
         self._reset()
         self.show("Transaksi batal", data["receipt"])
@@ -448,11 +351,7 @@ class Till:
 
     def _reset(self):
         self.state = IDLE
-        self.items = []
-        self.cart_bytes = 0
-        self.discount = 0
-        self.sale = {}
-        self.payments = []
+        self.sale = Sale(self.cfg)
         self.pending = None
         self.entry = ""
         self.qty = 1
@@ -471,7 +370,7 @@ class Till:
             self.record(ev.FAULT, fault)
         return sent
 
-    # -- QRIS and card ---------------------------------------------------------------------------------
+    # -- QRIS (card payments: card.py) -----------------------------------------------------------------
 
     async def _start_qr(self, amount):
         if not self.cfg["qris_static"]:
@@ -479,9 +378,9 @@ class Till:
             return
         with Transient("protocol.qris") as qris:  # parse and rebuild (Q1); not kept in the heap after
             payload = qris.to_dynamic(self.cfg["qris_static"], amount)
-        self.qr_attempts += 1
-        ref = "%s/%d" % (self.sale["receipt"], self.qr_attempts)
-        data = {"receipt": self.sale["receipt"], "method": "qris", "amount": amount, "status": "pending"}
+        ref = self.sale.next_ref()
+        receipt_no = self.sale.receipt
+        data = {"receipt": receipt_no, "method": "qris", "amount": amount, "status": "pending"}
         data["ref"] = ref
         data["qr"] = payload
         self.record(ev.PAYMENT, data)
@@ -491,13 +390,14 @@ class Till:
         self.state = AWAIT_QR
         self.show("Scan QRIS", money.rupiah(amount))
         now = self.board.now()
-        await self.printer.run(receipt.qris_slip(self.cfg, self.sale["receipt"], amount, payload, now, timeout))
+        await self.printer.run(receipt.qris_slip(self.cfg, receipt_no, amount, payload, now, timeout))
 
-    def end_qr(self, status):
-        p = self.pending
+    def end_qr(self, status, pending=None):
+        """End the QRIS payment waiting (or `pending`, one a power cut left) as cancelled or expired."""
+        p = pending or self.pending
         if p is None:  # already ended (a cancel and an expiry racing): nothing is journaled twice
             return
-        data = {"receipt": self.sale["receipt"], "method": "qris", "amount": p["amount"], "status": status}
+        data = {"receipt": self.sale.receipt, "method": "qris", "amount": p["amount"], "status": status}
         data["ref"] = p["ref"]
         self.record(ev.PAYMENT, data)
         self.pending = None
@@ -515,53 +415,37 @@ class Till:
         waiting = AWAIT_QR if method == "qris" else "pl_wait"
         if p is None or p["method"] != method or self.state != waiting:
             return _answer(reply, False, "rejected", "no %s payment is pending" % method)
-        if c.get("receipt") not in (None, self.sale["receipt"]) or c.get("amount") not in (None, p["amount"]):
+        if c.get("receipt") not in (None, self.sale.receipt) or c.get("amount") not in (None, p["amount"]):
             return _answer(reply, False, "rejected", "receipt or amount differs from the pending payment")
         line = {"method": method, "amount": p["amount"], "ref": c.get("ref") or p["ref"]}
         if "tenor" in p:
             line["tenor"] = p["tenor"]
         self.pending = None
-        self._confirmed(line)
+        self.confirmed(line)
         _answer(reply, True, None, None)
-        if self.outstanding():
+        if self.sale.outstanding():
             self.state = PAY
             self._show_pay()
         else:
             await self.close_sale()
 
-    async def _card(self, amount):
-        reader = self.board.card_reader
-        if reader is None:
-            self.show("Tanpa pembaca", "kartu")
-            return
-        self.show("Tempel kartu", money.rupiah(amount))
-        result = await reader.charge(amount, self.sale["receipt"])
-        if not result:
-            self.show("Kartu ditolak", "Pilih cara bayar")
-            return
-        # Only what PCI allows to be kept: the reader's token, the last 4 digits, the approval code.
-        last4 = str(result.get("last4", ""))[-4:]
-        line = {"method": "card", "amount": amount, "token": str(result["token"])[:64], "last4": last4}
-        line["approval"] = str(result.get("approval", ""))[:12]
-        self._confirmed(line)
-        await self.close_sale()
-
     # -- after the sale and after a power cut: code loaded only when needed ----------------------------
 
-    async def reprint(self, number):
-        """Print a copy of receipt `number` marked as a copy. Returns (ok, detail)."""
-        with Transient("aftersale") as aftersale:
-            return await aftersale.reprint(self, number)
+    def expect(self, pending):
+        """A payment now waits for the fleet's confirmation (PayLater's, from paylater.py)."""
+        self.pending = pending
 
-    async def refund(self, original, reason="permintaan pelanggan"):
-        """Refund what is left of sale `original` with its own receipt. Returns (ok, detail)."""
-        with Transient("aftersale") as aftersale:
-            return await aftersale.refund(self, original, reason)
+    def back_to_pay(self, top):
+        """The payment waited for ended without paying: back to choosing a method."""
+        self.pending = None
+        self.entry = ""
+        self.state = PAY
+        self.show(top, "Bayar " + money.rupiah(self.sale.outstanding()))
 
     async def recover(self):
         """After boot: finish or void the sale in flight and print what was closed but never printed."""
         with Transient("recovery") as recovery:
-            await recovery.recover(self)
+            self.last_receipt = await recovery.recover(self) or self.last_receipt
 
 
 def _answer(reply, ok, error, detail):

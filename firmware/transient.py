@@ -3,24 +3,15 @@ room for everything at once (BRIEF §5). Frozen into a board's firmware image th
 
     with Transient("protocol.hello") as hello:
         msg = hello.build(...)
+
+What to drop is found, not listed: the modules its import loaded are dropped when the block ends; what
+was imported later, while any block was open (a builder's lazy `import protocol.schema`), is dropped when
+the last open block ends, so a block never takes away what another task's open block is using. A module
+the firmware keeps must therefore be loaded outside every block: `app.start` loads the lazily imported
+parts of asyncio and the link before any block can be open.
 """
 
 import sys
-
-# Modules a transient import may pull in besides itself; dropped with it unless they were loaded before.
-_DEPENDENCIES = (
-    "protocol.schema",
-    "protocol.errors",
-    "protocol.hello",
-    "protocol.command",
-    "protocol.ack",
-    "protocol.telemetry",
-    "protocol.state",
-    "protocol.codec",
-    "protocol.topics",
-    "protocol.request",
-    "paylater",
-)
 
 
 def load(name):
@@ -36,19 +27,38 @@ def drop(name):
         delattr(sys.modules[parent], child)
 
 
+def keep(*names):
+    """Load modules the firmware keeps that would otherwise be imported on first use, perhaps inside a
+    block (and dropped with it). Called at boot, before any block is open."""
+    for name in names:
+        load(name)
+
+
 class Transient:
+    depth = 0  # blocks open now, in every task
+    base = ()  # type: tuple  # the modules loaded when the first of them began
+
     def __init__(self, name):
         self.name = name
-        self.kept = []  # type: list[str]
+        self.own = ()  # type: tuple  # the modules this block's import loaded
 
     def __enter__(self):
-        self.kept = [n for n in _DEPENDENCIES if n in sys.modules]
-        if self.name in sys.modules:
-            self.kept.append(self.name)
-        return load(self.name)
+        before = tuple(sys.modules)  # a tuple: the smallest copy (a set's table is larger)
+        if not Transient.depth:
+            Transient.base = before
+        Transient.depth += 1
+        module = load(self.name)  # no task runs during an import: what is new is this block's
+        self.own = tuple(n for n in sys.modules if n not in before)
+        return module
 
     def __exit__(self, *exc):
-        for name in _DEPENDENCIES + (self.name,):
-            if name not in self.kept:
+        for name in self.own:
+            drop(name)
+        self.own = ()
+        Transient.depth -= 1
+        if not Transient.depth:
+            base = Transient.base
+            Transient.base = ()
+            for name in [n for n in sys.modules if n not in base]:
                 drop(name)
         return False

@@ -42,6 +42,7 @@ MODULES = (
     "app",
     "board.unix",
     "till",
+    "sale",
     "journal",
     "receipt",
     "printer",
@@ -57,7 +58,7 @@ MODULES = (
 # heap only while in use.
 LINK_MODULES = ("asyncio.stream", "link", "mqtt", "protocol.codec", "protocol.state", "protocol.topics")
 # Loaded for a moment and dropped (transient.py): resident only while in use.
-TRANSIENT = ("qr", "protocol.qris", "recovery", "aftersale")
+TRANSIENT = ("qr", "protocol.qris", "recovery", "aftersale", "menu", "card")
 LINK_TRANSIENT = (
     "session",
     "commands",
