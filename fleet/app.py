@@ -30,7 +30,7 @@ from fleet.repairs.routes import PUBLIC_CHECKS_PER_MINUTE
 from fleet.repairs.routes import router as repairs_router
 from fleet.web import pages
 
-# Routes anyone may call without logging in; every other route needs a token (tests/test_api_authz.py).
+# Routes anyone may call without logging in; every other route needs a token (tests/fleet/api/test_api_authz.py).
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/healthz"),

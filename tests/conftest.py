@@ -2,14 +2,13 @@
 
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_helpers import POSTGRES, admin_sql
 
+from tests.fleet_helpers import POSTGRES, admin_sql
 from tools import binaries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,21 +20,6 @@ def tool(name: str) -> str:
         return binaries.find(name)
     except RuntimeError as e:
         pytest.fail(str(e))
-
-
-def run_on_micropython(micropython: str, script: str, heap: str, timeout: float) -> tuple[int, int, list[str]]:
-    """Run a test script of ours on the real interpreter; (passed, failed, output lines) from its last line."""
-    proc = subprocess.run(
-        [micropython, "-X", f"heapsize={heap}", script, str(ROOT)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
-    assert proc.returncode == 0, "\n".join(lines[-60:])
-    passed, failed = (int(part.split()[0]) for part in lines[-1].split(","))
-    return passed, failed, lines
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
 """Helpers for tests that run the real firmware on the real MicroPython unix port."""
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from protocol import codec, topics
+from tests.paths import ROOT
 from tools import escpos_decode, terminal
 
 SERIAL = "TKM-58-000123"
@@ -41,3 +43,18 @@ def of_type(evs: list[dict[str, Any]], kind: str, **match: Any) -> list[dict[str
 
 def pages(dev: Path) -> list[escpos_decode.Printout]:
     return escpos_decode.split_receipts(terminal.printed(dev))
+
+
+def run_on_micropython(micropython: str, script: str, heap: str, timeout: float) -> tuple[int, int, list[str]]:
+    """Run a test script of ours on the real interpreter; (passed, failed, output lines) from its last line."""
+    proc = subprocess.run(
+        [micropython, "-X", f"heapsize={heap}", script, str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 0, "\n".join(lines[-60:])
+    passed, failed = (int(part.split()[0]) for part in lines[-1].split(","))
+    return passed, failed, lines

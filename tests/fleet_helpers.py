@@ -5,16 +5,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from fleet import db
-from fleet.devices.models import Device, Merchant, Ownership
+from fleet.devices.models import Merchant
 from fleet.ingest.models import Event, QuarantinedMessage
-from tools import mosquitto
+from protocol import event
+from tests import factories
+from tools import mosquitto, terminal
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
@@ -35,16 +37,7 @@ def admin_sql(sql: str) -> None:
 async def register_terminals(merchant: Merchant | None, serials: Iterable[str], **fields: Any) -> None:
     """Purchased TKM-58 terminals with an invoice, registered to `merchant` (connected already)."""
     for serial in serials:
-        await Device.create(
-            merchant=merchant,
-            serial=serial,
-            model="TKM-58",
-            device_type="mpos",
-            ownership=Ownership.PURCHASED,
-            invoice_number="INV-1",
-            invoice_date=date(2026, 1, 5),
-            **fields,
-        )
+        await factories.terminal(merchant, serial, **fields)
 
 
 async def stored_keys(url: str) -> list[str]:
@@ -72,3 +65,29 @@ def start_worker(url: str, broker: mosquitto.Mosquitto, worker_id: str) -> subpr
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def expected_keys(dev: Path) -> set[str]:
+    records = terminal.journal_records(dev)
+    last = records[-1][1]
+    return {event.idempotency_key(dict(last, seq=seq)) for seq in range(1, last["seq"] + 1)}
+
+
+async def wait_until(predicate, timeout: float = 30) -> bool:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return bool(await predicate())
+
+
+class Clock:
+    """The service's clock in a test: the time it says is `now`, set by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -1,0 +1,99 @@
+"""#19, alert rules: an alert opens once when its condition starts, is kept while it lasts, resolves
+itself when it ends, and each opening and resolution is told once, by email through the outbox, to a real
+SMTP server (aiosmtpd); an offline terminal outside its merchant's business hours is no alert."""
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from fleet.alerts import service as alerts
+from fleet.alerts.models import Alert
+from fleet.devices.models import Device, Merchant
+from fleet.domain import alerts as rules
+from fleet.settings import get_settings
+from tests.api_helpers import fleet_api, login
+from tests.mail_helpers import Smtp
+from tools.mosquitto import free_port
+
+
+def test_episodes_open_once_last_and_resolve():
+    a = rules.Condition(rules.OFFLINE, "T-1", 1, "09:00")
+    b = rules.Condition(rules.PAPER_OUT, "T-2", 1, "paper out")
+    first = rules.changes(set(), [a, b, a])
+    assert first.to_open == [a, b] and first.to_keep == [] and first.to_resolve == []
+    second = rules.changes({a.key, b.key}, [a])
+    assert second.to_open == [] and second.to_keep == [a.key] and second.to_resolve == [b.key]
+
+
+@pytest.mark.parametrize(
+    ("local", "hours", "inside"),
+    [
+        ("07:59", "08:00-21:00", False),
+        ("08:00", "08:00-21:00", True),
+        ("20:59", "08:00-21:00", True),
+        ("21:00", "08:00-21:00", False),
+        ("23:30", "18:00-02:00", True),  # a night shop: past midnight
+        ("01:59", "18:00-02:00", True),
+        ("02:00", "18:00-02:00", False),
+    ],
+)
+def test_business_hours(local, hours, inside):
+    opens, closes = rules.parse_hours(hours)
+    assert (
+        rules.within_hours(datetime.combine(datetime(2026, 12, 1), time.fromisoformat(local)), opens, closes) is inside
+    )
+
+
+def test_an_offline_terminal_is_one_alert_one_email_and_one_all_clear(database_url, monkeypatch):
+    port = free_port()
+    monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(get_settings(), "smtp_port", port)
+    server = Smtp(port).start()
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            await Alert.all().delete()  # the seed's
+            serial = seed.devices["A"][0]
+            await Merchant.filter(id=seed.merchants["A"]).update(alert_email="pemilik@toko-a.id")
+            now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB: the shop is open
+            await Device.all().update(online=True, last_seen=now, paper="ok", battery_pct=80)
+            await Device.filter(serial=serial).update(online=False, last_seen=now - timedelta(minutes=20))
+            assert await alerts.evaluate(now) == {"opened": 0, "resolved": 0}  # 20 minutes: under the 30
+            later = now + timedelta(minutes=15)
+            assert await alerts.evaluate(later) == {"opened": 1, "resolved": 0}
+            assert await alerts.evaluate(later + timedelta(minutes=5)) == {"opened": 0, "resolved": 0}  # lasting
+            [alert] = await Alert.all()
+            assert alert.kind == "offline" and alert.serial == serial and alert.resolved_at is None
+            assert alert.last_seen_at == later + timedelta(minutes=5)
+            owner = await login(client, "merchant_a")
+            [shown] = (await client.get("/alerts", headers=owner)).json()
+            assert shown["id"] == alert.id
+            acked = await client.post(f"/alerts/{alert.id}/acknowledge", headers=owner)
+            assert acked.json()["acknowledged_by"] == "merchant_a"
+            other = await login(client, "merchant_b")
+            assert (await client.get("/alerts", headers=other)).json() == []
+
+            back = later + timedelta(minutes=10)
+            await Device.filter(serial=serial).update(online=True, last_seen=back)
+            assert await alerts.evaluate(back) == {"opened": 0, "resolved": 1}
+            assert (await client.get("/alerts", headers=owner)).json() == []
+            assert [a["id"] for a in (await client.get("/alerts?resolved=true", headers=owner)).json()] == [alert.id]
+
+            night = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # 22:00 WIB: closed
+            await Device.filter(serial=serial).update(online=False, last_seen=night - timedelta(hours=1))
+            assert await alerts.evaluate(night) == {"opened": 0, "resolved": 0}
+            await Device.filter(serial=serial).update(paper="out")
+            assert await alerts.evaluate(night) == {"opened": 1, "resolved": 0}  # paper out counts at any hour
+
+    try:
+        asyncio.run(body())
+    finally:
+        server.stop()
+    subjects = [m["Subject"] for m in server.inbox]
+    assert subjects == [
+        f"Terminal {'TKM-A000'} offline",
+        "Terminal TKM-A000 terhubung kembali.",
+        "Kertas habis di TKM-A000",
+    ], subjects
+    assert all(m["To"] == "pemilik@toko-a.id" for m in server.inbox)
