@@ -1,6 +1,5 @@
 """Login, the caller's own identity, and user management (admins only)."""
 
-import asyncio
 import math
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,11 +9,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
-from fleet.auth import passwords, tokens
+from fleet.auth import tokens
 from fleet.auth.deps import Admin, Caller, authenticate, revoke_tokens
 from fleet.auth.models import User
 from fleet.auth.schemas import PasswordIn, Token, UserIn, UserOut
-from fleet.auth.service import create_user
+from fleet.auth.service import create_user, set_password
 from fleet.auth.throttle import TooManyLogins
 
 router = APIRouter(tags=["auth"])
@@ -66,12 +65,7 @@ async def change_password(request: Request, body: PasswordIn, who: Caller) -> To
     user = await _authenticate(request, who.username, body.current_password)
     if user is None:
         raise Problem(403, "the current password is wrong", type_="forbidden")
-    if body.new_password == body.current_password:
-        raise Problem(422, "the new password must differ from the current one", type_="bad-password")
-    digest = await asyncio.to_thread(passwords.hash_password, body.new_password)
-    await User.filter(id=user.id).update(password_hash=digest)
-    await revoke_tokens(user.id)
-    version = (await User.get(id=user.id)).token_version
+    version = await set_password(user, current=body.current_password, new=body.new_password)
     return Token(access_token=tokens.issue(request.app.state.token_key, user.username, datetime.now(UTC), version))
 
 

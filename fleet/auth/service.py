@@ -1,10 +1,14 @@
-"""Users: the one way they are made (the API, the CLI and the demo all come here)."""
+"""Users: the one way they are made (the API, the CLI and the demo all come here), and a new password."""
+
+import asyncio
+
+from tortoise.expressions import F
 
 from fleet.auth import passwords
 from fleet.auth.exceptions import BadUser
 from fleet.auth.models import Role, User
 from fleet.devices.models import Merchant
-from fleet.errors import Conflict
+from fleet.errors import Conflict, Invalid
 
 
 async def create_user(*, username: str, password: str, role: Role, merchant_id: int | None) -> User:
@@ -19,3 +23,13 @@ async def create_user(*, username: str, password: str, role: Role, merchant_id: 
     return await User.create(
         username=username, password_hash=passwords.hash_password(password), role=role, merchant_id=merchant_id
     )
+
+
+async def set_password(user: User, *, current: str, new: str) -> int:
+    """The user's new password (the caller checked `current`); every session ends. Returns the token
+    version a fresh token must carry."""
+    if new == current:
+        raise Invalid("the new password must differ from the current one")
+    digest = await asyncio.to_thread(passwords.hash_password, new)  # 210,000 rounds: off the event loop
+    await User.filter(id=user.id).update(password_hash=digest, token_version=F("token_version") + 1)
+    return int((await User.get(id=user.id)).token_version)

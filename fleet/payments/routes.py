@@ -17,11 +17,10 @@ from fleet.auth.deps import (
     scoped,
     visible_device,
 )
-from fleet.devices.models import Device
 from fleet.notifications import service as notifications
 from fleet.payments import paylater, paylinks, refunds, service
 from fleet.payments.gateway import Acquirer, WebhookRefused
-from fleet.payments.models import Charge, FixPaymentCase, PayLaterSession, PayLink, Reconciliation, RefundRequest
+from fleet.payments.models import FixPaymentCase, PayLaterSession, PayLink, Reconciliation, RefundRequest
 from fleet.payments.schemas import (
     BalanceOut,
     CaseOut,
@@ -72,13 +71,8 @@ async def webhook(request: Request, now: Now) -> dict[str, str]:
 async def charges(
     who: Caller, status: Annotated[str | None, Query(max_length=12)] = None, limit: Limit = 50, offset: Offset = 0
 ) -> list[ChargeOut]:
-    query = Charge.all()
-    if not who.is_staff:
-        own = [str(s) for s in await Device.filter(merchant_id=who.merchant_id).values_list("serial", flat=True)]
-        query = query.filter(serial__in=own)
-    if status:
-        query = query.filter(status=status)
-    return [ChargeOut.model_validate(c) for c in await query.order_by("-id").offset(offset).limit(limit)]
+    query = await service.visible_charges(who, status=status)
+    return [ChargeOut.model_validate(c) for c in await query.offset(offset).limit(limit)]
 
 
 @router.get("/payments/fix-cases", response_model=list[CaseOut])

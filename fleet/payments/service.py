@@ -14,9 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from fleet.api.inputs import BadCsv, csv_records
+from fleet.auth.deps import Principal
 from fleet.commands import service as commands
 from fleet.commands.models import Command, CommandStatus
 from fleet.devices.models import Device
@@ -395,3 +397,15 @@ async def reconcile_day(day: date, settlement_text: str, now: datetime) -> Recon
             },
         )
     return run
+
+
+async def visible_charges(who: Principal, *, status: str | None = None) -> QuerySet[Charge]:
+    """The charges the caller may see, newest first: all for staff; a merchant's user, those of the
+    terminals its merchant has now (a charge names its terminal, not its merchant)."""
+    query = Charge.all()
+    if not who.is_staff:
+        own = [str(s) for s in await Device.filter(merchant_id=who.merchant_id).values_list("serial", flat=True)]
+        query = query.filter(serial__in=own)
+    if status:
+        query = query.filter(status=status)
+    return query.order_by("-id")

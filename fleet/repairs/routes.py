@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from fleet.api.params import Limit, Now, Offset, TicketId
-from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth.deps import (
     Caller,
@@ -179,12 +178,7 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: TicketId,
 
 @router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionOut)
 async def dismiss_suggestion(suggestion_id: TicketId, who: Staff) -> SuggestionOut:
-    s = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
-    if s is None:
-        raise Problem(404, f"no open suggestion {suggestion_id}", type_="not-found")
-    s.status, s.decided_by = SuggestionStatus.DISMISSED, who.username
-    await s.save()
-    return _suggestion_out(s)
+    return _suggestion_out(await service.dismiss_suggestion(suggestion_id, who=who.username))
 
 
 @router.post("/public/warranty-check", response_model=PublicCheckOut)

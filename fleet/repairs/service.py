@@ -198,6 +198,16 @@ async def accept_suggestion(suggestion_id: int, who: str, now: datetime) -> Tick
     return row
 
 
+async def dismiss_suggestion(suggestion_id: int, *, who: str) -> Suggestion:
+    """Biz Support decides a suggestion is not worth a ticket."""
+    found = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
+    if found is None:
+        raise NotFound(f"no open suggestion {suggestion_id}")
+    found.status, found.decided_by = SuggestionStatus.DISMISSED, who
+    await found.save()
+    return found
+
+
 async def act(
     row: Ticket,
     *,
