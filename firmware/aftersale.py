@@ -45,7 +45,11 @@ async def reprint(till, number):
 
 
 async def refund(till, original, reason="permintaan pelanggan"):
-    """Refund what is left of sale `original` with its own receipt. Returns (ok, detail)."""
+    """Refund what is left of sale `original` with its own receipt. Returns (ok, detail).
+
+    RF5: a sale of today (the terminal's day) is refunded at once; one of an earlier day may be settled,
+    and then the merchant's balance pays: the fleet is asked first (`req` refund, answered by a
+    `refund_answer` command) and the refund is made only when it says yes. Cash comes from the drawer."""
     found = find(till, original, (ev.SALE,))
     if found is None:
         till.show("Struk tidak ada", original)
@@ -56,15 +60,27 @@ async def refund(till, original, reason="permintaan pelanggan"):
         till.show("Sudah direfund", original)
         return False, "already refunded"
     method = data["payments"][0]["method"] if data["payments"] else "cash"
+    ref = None
+    if method != "cash" and _day(till, found[2]) != _day(till, till.board.now()):
+        with Transient("refund_ask") as refund_ask:  # only with a link, and only for such a refund
+            ref = await refund_ask.ask(till, original, amount)
+        if ref is None:
+            return False, "refused"
     refund = {"receipt": till.receipt_no(till.journal.next_seq), "original": original, "amount": amount}
     refund["method"] = method
     refund["reason"] = reason
+    if ref:
+        refund["ref"] = ref
     till.record(ev.REFUND, refund)
     if method == "cash":
         till.printer.kick_drawer()
     till.show("Refund " + money.rupiah(amount), original)
     await till.print_job(ev.REFUND, refund, till.board.now(), False)
     return True, None
+
+
+def _day(till, ts):
+    return (ts + till.cfg["tz_offset_s"]) // 86400
 
 
 async def replacement(till, original, amount, ref):

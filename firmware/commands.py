@@ -96,6 +96,13 @@ def _run(link, cmd_id, name, args):
         till.inbox.put(("confirm", confirmation, reply))
     elif name == command.PAYLATER:
         till.inbox.put(("paylater", args, reply))
+    elif name == command.REFUND_ANSWER:
+        # The till's task is waiting for it inside the refund (aftersale.py): handed over directly.
+        waiting = till.pending
+        if waiting is None or waiting.get("method") != "refund" or waiting["ref"] != args["ref"]:
+            return reply(False, "rejected", "no refund waiting for this ref")
+        waiting["answer"] = args
+        reply(True)
 
 
 def _configure(link, changes, reply):

@@ -432,7 +432,8 @@ class Till:
     # -- after the sale and after a power cut: code loaded only when needed ----------------------------
 
     def expect(self, pending):
-        """A payment now waits for the fleet's confirmation (PayLater's, from paylater.py)."""
+        """Something now waits for the fleet's answer: a PayLater payment (paylater.py), a refund (aftersale.py);
+        None when nothing does."""
         self.pending = pending
 
     def back_to_pay(self, top):

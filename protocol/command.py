@@ -12,6 +12,7 @@ PAY_CONFIRM = "pay_confirm"
 SET_CLOCK = "set_clock"
 REPLACEMENT = "replacement"  # FP1: a replacement order for a payment that has none (custom method)
 PAYLATER = "paylater"  # the fleet's answer to a terminal's PayLater request (`req`), by the request's ref
+REFUND_ANSWER = "refund_answer"  # RF5: the fleet's answer to a terminal's refund request, by its ref
 
 # The steps of a PayLater answer.
 PL_OTP = "otp"  # the code went to the customer's phone: the cashier types it
@@ -49,6 +50,7 @@ ARGS = {
         ("financed", s.INT, False, 1, s.MONEY_MAX),
         ("plans", s.LIST, False, 8, (("tenor", s.INT, True, 1, 60), ("instalment", s.INT, True, 1, s.MONEY_MAX))),
     ),
+    REFUND_ANSWER: (("ref", s.STR, True, 1, 40), ("ok", s.BOOL, True), ("detail", s.STR, False, 1, 80)),
 }
 
 NAMES = tuple(ARGS)

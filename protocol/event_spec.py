@@ -74,6 +74,7 @@ DATA = {
         ("amount", s.INT, True, 1, s.MONEY_MAX),
         ("method", s.ENUM, True, METHODS),
         ("reason", s.STR, False, 1, 64),
+        ("ref", s.STR, False, 1, 40),  # RF5: the fleet approved it from the balance (the request's ref)
     ),
     # One payment attempt on an open sale: a QRIS shown (pending) then confirmed, expired or cancelled;
     # cash and card are confirmed at once.

@@ -1,9 +1,9 @@
-"""`req`: a terminal asks the fleet something that needs a server now (a PayLater step).
+"""`req`: a terminal asks the fleet something that needs a server now (a PayLater step, a refund).
 
 Unlike `event`, a request is not journaled: it only makes sense while the cashier waits, so a terminal
 sends one only when connected, and a request that gets no answer in time is given up at the terminal.
-The fleet answers with a `cmd` (`paylater`) carrying the request's `ref`; a repeated request `id` (QoS 1
-may deliver twice) gets the same answer again and changes nothing.
+The fleet answers with a `cmd` (`paylater`, `refund_answer`) carrying the request's `ref`; a repeated
+request `id` (QoS 1 may deliver twice) gets the same answer again and changes nothing.
 """
 
 from protocol import schema as s
@@ -13,8 +13,9 @@ PAYLATER_START = "paylater_start"  # P4: the customer's phone; the fleet sends a
 PAYLATER_OTP = "paylater_otp"  # the code the customer read out; the fleet answers with the offer
 PAYLATER_TENOR = "paylater_tenor"  # the tenor the customer chose: the fleet makes the charge
 PAYLATER_CANCEL = "paylater_cancel"  # the cashier gave up
+REFUND = "refund"  # RF5: a refund of an earlier day's sale, which the merchant's balance may have to pay
 
-_REF = ("ref", s.STR, True, 1, 40)  # the terminal's name for this PayLater attempt, e.g. "A1-000045/P1"
+_REF = ("ref", s.STR, True, 1, 40)  # the terminal's name for this attempt, e.g. "A1-000045/P1", "A1-000042/R1"
 
 ARGS = {
     PAYLATER_START: (
@@ -26,6 +27,7 @@ ARGS = {
     PAYLATER_OTP: (_REF, ("code", s.STR, True, 4, 8)),
     PAYLATER_TENOR: (_REF, ("tenor", s.INT, True, 1, 60)),
     PAYLATER_CANCEL: (_REF,),
+    REFUND: (_REF, ("original", s.STR, True, 1, 24), ("amount", s.INT, True, 1, s.MONEY_MAX)),
 }
 
 SPEC = (

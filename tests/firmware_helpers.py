@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol import codec, topics
+from tests.gateway_helpers import wait
 from tests.paths import ROOT
 from tools import escpos_decode, terminal
 
@@ -58,3 +59,16 @@ def run_on_micropython(micropython: str, script: str, heap: str, timeout: float)
     assert proc.returncode == 0, "\n".join(lines[-60:])
     passed, failed = (int(part.split()[0]) for part in lines[-1].split(","))
     return passed, failed, lines
+
+
+def type_keys(dev: Path, keys: str) -> None:
+    """Hand the scripted cashier (waiting in `!await_keys`) the next keys, once it took the last ones."""
+    path = dev / "keys.txt"
+    wait(lambda: not path.exists(), what="the cashier to take the previous keys")
+    tmp = dev / "keys.tmp"
+    tmp.write_text(keys)
+    tmp.rename(path)
+
+
+def display(dev: Path) -> str:
+    return (dev / "display.log").read_text()

@@ -61,6 +61,7 @@ LINK_MODULES = ("asyncio.stream", "link", "mqtt", "protocol.codec", "protocol.st
 TRANSIENT = ("qr", "protocol.qris", "recovery", "aftersale", "menu", "card")
 LINK_TRANSIENT = (
     "session",
+    "refund_ask",
     "commands",
     "protocol.hello",
     "protocol.telemetry",

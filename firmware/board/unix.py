@@ -323,6 +323,9 @@ class Board:
             self.card_reader.answers.append(value)
         elif name == "battery":
             self._battery = int(value)
+        elif name == "clock":  # =+SECONDS: the clock moves on (a sale of an earlier day), or =UNIX
+            await _until_idle(till, 300)
+            self.set_clock(self.now() + int(value[1:]) if value[:1] == "+" else int(value))
         elif name == "sleep":
             await asyncio.sleep_ms(int(value))
         elif name == "idle":

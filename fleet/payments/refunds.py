@@ -1,6 +1,7 @@
 """Refund, return and complaint requests (RF1-RF5): load, call the rule, save, notify."""
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
@@ -28,11 +29,47 @@ async def sale_settled(request: RefundRequest) -> bool:
     """RF5: whether the refunded sale's day (the merchant's) has been settled: a settlement report of that
     day or a later one was reconciled."""
     order = await paylinks.order(request.serial, request.receipt)
+    return await _settled(order, request.merchant_id)  # type: ignore[attr-defined]
+
+
+async def _settled(order: dict[str, Any] | None, merchant_id: int) -> bool:
     if order is None:
         return True  # no sale on record: nothing is held for it, the balance must pay
-    zone = await merchant_zone(request.merchant_id)  # type: ignore[attr-defined]
+    zone = await merchant_zone(merchant_id)
     latest = await Reconciliation.all().order_by("-day").first().values_list("day", flat=True)
     return refunds.settled(local_day(order["at"], zone), latest)  # type: ignore[arg-type]
+
+
+async def answer_terminal(device: Device, args: dict[str, Any]) -> dict[str, Any]:
+    """RF5 at the terminal: the cashier refunds a sale of an earlier day (`req` refund). Not yet settled, it
+    goes ahead whatever the balance; settled, the balance must hold the amount. The answer is the
+    `refund_answer` command's args; the money leaves the balance when the terminal's refund event arrives
+    (`take_terminal_refund`), so a refund the terminal never makes costs nothing."""
+    answer: dict[str, Any] = {"ref": args["ref"], "ok": False}
+    merchant_id = device.merchant_id  # type: ignore[attr-defined]
+    if merchant_id is None:
+        return answer | {"detail": "the terminal belongs to no merchant"}
+    order = await paylinks.order(device.serial, args["original"], merchant_id)
+    if order is None or not order["paid"]:
+        return answer | {"detail": "the fleet has no paid sale with this receipt yet"}
+    outcome = refunds.refund_outcome(args["amount"], await _settled(order, merchant_id), await balance(merchant_id))
+    if outcome == refunds.REFUSED:
+        return answer | {"detail": "the merchant's balance is too low (RF5)"}
+    return answer | {"ok": True}
+
+
+async def take_terminal_refund(
+    merchant_id: int | None, serial: str, key: str, data: dict[str, Any], at: datetime
+) -> bool:
+    """The ledger takes a refund the terminal made (its `refund` event, identified by `key`) once: money
+    that came through the gateway goes back out of the balance (RF5); a cash refund came from the drawer."""
+    if merchant_id is None or data.get("method") == "cash":
+        return False
+    reason = f"refund {serial}/{data['original']} at the terminal ({key})"[:120]
+    if await BalanceEntry.exists(merchant_id=merchant_id, reason=reason):
+        return False
+    await BalanceEntry.create(merchant_id=merchant_id, amount=-int(data["amount"]), reason=reason, at=at)
+    return True
 
 
 async def create(

@@ -1,4 +1,5 @@
-"""Terminals' requests (`req`) that need the fleet while the cashier waits: the PayLater steps (P4).
+"""Terminals' requests (`req`) that need the fleet while the cashier waits: the PayLater steps (P4) and
+the refund of an earlier day's sale (RF5, answered from the balance's ledger).
 
 One paho client in the service subscribes to every terminal's `req` topic (a shared subscription on an
 MQTT v5 broker). Each request is decoded by the protocol, run by `paylater.answer_terminal`, and answered
@@ -24,9 +25,9 @@ import paho.mqtt.client as mqtt
 from fleet.broker import BrokerAddress, paho_client
 from fleet.commands import service as commands
 from fleet.devices.models import Device
-from fleet.payments import paylater
+from fleet.payments import paylater, refunds
 from fleet.payments.gateway import Acquirer
-from protocol import codec, command, topics
+from protocol import codec, command, request, topics
 from protocol.errors import ProtocolError
 
 log = logging.getLogger("fleet.requests")
@@ -101,6 +102,17 @@ class TerminalRequests:
             self.counters["unregistered"] += 1
             return
         now = self.clock()
+        if msg["req"] == request.REFUND:  # the ledger's, not the gateway's: answered with or without one
+            await commands.enqueue(
+                device,
+                command.REFUND_ANSWER,
+                args=await refunds.answer_terminal(device, msg["args"]),
+                requested_by="refunds",
+                now=now,
+                ttl=ANSWER_TTL,
+            )
+            self.counters["answered.refund"] += 1
+            return
         if self.acquirer is None:
             answer = paylater.unavailable(msg)
             self.counters["answered.unavailable"] += 1

@@ -25,7 +25,7 @@ from fleet.devices.models import Device
 from fleet.domain import reconcile
 from fleet.errors import Conflict, Invalid, NotFound, Refusal
 from fleet.ingest.models import Event
-from fleet.payments import charges, paylinks
+from fleet.payments import charges, paylinks, refunds
 from fleet.payments.exceptions import BadCase, BadSettlement
 from fleet.payments.gateway import Acquirer, CaptureRefused, WebhookRefused
 from fleet.payments.models import BalanceEntry, Charge, FixPaymentCase, JobCursor, Reconciliation, WebhookEvent
@@ -55,11 +55,15 @@ class TerminalPayments:
         if self.after_id is None:
             cursor, _ = await JobCursor.get_or_create(name=self.CURSOR)
             self.after_id = cursor.position
-        rows = await Event.filter(id__gt=self.after_id, type__in=("payment", "paylink")).order_by("id").limit(500)
+        kinds = ("payment", "paylink", "refund")
+        rows = await Event.filter(id__gt=self.after_id, type__in=kinds).order_by("id").limit(500)
         for row in rows:
             data = row.data
             if row.type == "paylink":
                 await self._paylink(row.serial, data, now)
+            elif row.type == "refund":
+                at = row.device_time or now
+                await refunds.take_terminal_refund(row.merchant_id, row.serial, row.key, data, at)
             elif data.get("method") == "qris" and data.get("ref"):
                 await self._follow(row.serial, data, now)
             elif data.get("method") == "card" and data.get("status") == "confirmed" and data.get("token"):

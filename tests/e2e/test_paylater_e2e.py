@@ -14,13 +14,13 @@ import csv
 import getpass
 import json
 import sqlite3
-from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.firmware_helpers import display, type_keys
 from tests.fleet_server import FleetServer
 from tests.gateway_helpers import Gateway, wait
 from tools import mosquitto, terminal, vterm
@@ -33,19 +33,6 @@ CSV = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n
 )
 BAD_HISTORY = "081234567890"  # the sandbox's PayLater: numbers ending in 0 have a bad payment history
 SMALL_LIMIT = "081234567899"  # ... and numbers ending in 9 a credit limit of Rp 500.000
-
-
-def type_keys(dev: Path, keys: str) -> None:
-    """Hand the scripted cashier (waiting in `!await_keys`) the next keys, once it took the last ones."""
-    path = dev / "keys.txt"
-    wait(lambda: not path.exists(), what="the cashier to take the previous keys")
-    tmp = dev / "keys.tmp"
-    tmp.write_text(keys)
-    tmp.rename(path)
-
-
-def display(dev: Path) -> str:
-    return (dev / "display.log").read_text()
 
 
 def test_paylater_sale_at_the_terminal_with_otp_refusal_wrong_code_and_down_payment(tmp_path):

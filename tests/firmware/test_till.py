@@ -6,7 +6,7 @@ Rules: P1 (payment status, outstanding amount for a pay link), Q1 (dynamic QRIS)
 import zxingcpp
 
 from protocol import codec, event, qris, topics
-from tests.firmware_helpers import SERIAL, new_terminal, of_type, pages, sell
+from tests.firmware_helpers import SERIAL, events, new_terminal, of_type, pages, sell
 from tools import escpos_decode, terminal
 
 
@@ -218,3 +218,23 @@ def test_the_till_refuses_a_line_that_would_overflow_the_largest_event_the_wire_
     assert 50 < len(sale["data"]["items"]) < 199
     assert "Keranjang penuh | Bayar dulu" in terminal.display(dev)
     assert sale["data"]["status"] == event.PAID
+
+
+def test_rf5_a_sale_of_today_is_refunded_at_once_and_an_earlier_days_asks_the_fleet(tmp_path):
+    """RF5 at the terminal: a sale of the terminal's own day is refunded at once (not settled yet); a QRIS
+    or card sale of an earlier day may be settled, so the refund asks the fleet first and, with no
+    connection to ask, is refused with nothing journaled; cash always comes back from the drawer."""
+    dev = new_terminal(tmp_path)
+    today = sell(dev, "1A B 2 !confirm=RRN1 D 2 1#")
+    [at_once] = of_type(today, "refund")
+    assert at_once["method"] == "qris" and at_once["amount"] == 16650 and "ref" not in at_once
+
+    sell(dev, "1A B 2 !confirm=RRN2 1A B 1#")
+    qris_sale, cash_sale = of_type(events(dev), "sale")[1:]
+    assert [qris_sale["payments"][0]["method"], cash_sale["payments"][0]["method"]] == ["qris", "cash"]
+    number = lambda sale: int(sale["receipt"][-6:])  # noqa: E731
+    later = sell(dev, f"!clock=+90000 D 2 {number(qris_sale)}# D 2 {number(cash_sale)}#")
+    refunds = of_type(later, "refund")
+    assert [r["original"] for r in refunds] == ["A1-000001", cash_sale["receipt"]]
+    assert "Refund perlu | koneksi online" in terminal.display(dev)
+    assert refunds[1]["method"] == "cash" and "ref" not in refunds[1]
