@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "invoices@fleet.invalid"
+    # Where alerts for Biz Support go (O1: an activation deadline near); none: shown in the API only.
+    support_email: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     # The reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated).
     # Empty: none, the peer of the connection is the client; a forwarded header is ignored, whoever sends it.

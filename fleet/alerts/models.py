@@ -1,4 +1,5 @@
-"""Alerts: one row per episode of a condition on a terminal (offline, paper out, low battery)."""
+"""Alerts: one row per episode of a condition on a terminal (offline, paper out, low battery) or on a
+merchant (an O1 activation deadline near: `serial` empty)."""
 
 from tortoise import fields
 from tortoise.models import Model

@@ -9,7 +9,7 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    kind: str  # offline, paper_out, low_battery
+    kind: str  # offline, paper_out, low_battery, activation_due (O1: about a merchant, serial empty)
     serial: str
     merchant_id: int | None
     detail: str

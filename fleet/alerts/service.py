@@ -1,7 +1,8 @@
 """The alert job: what holds now, from what the fleet knows, turned into episodes and told once.
 
 Run by the periodic jobs. Each round asks the rules which conditions hold (in SQL: terminals offline past
-their merchant's threshold during its business hours, paper out, battery low), diffs them with the open
+their merchant's threshold during its business hours, paper out, battery low; and merchants whose O1
+activation deadline is near while their onboarding is still open, told to Biz Support), diffs them with the open
 alerts (fleet.domain.alerts), opens the new episodes, keeps the lasting ones and resolves the ended ones;
 an opening and a resolution are each told once, by email to the merchant's alert address, through the
 outbox (fleet.notifications). Acknowledging an alert keeps it open but says someone is on it.
@@ -14,21 +15,31 @@ from tortoise.transactions import in_transaction
 
 from fleet.alerts.models import Alert
 from fleet.devices import presence
+from fleet.devices import service as devices
 from fleet.devices.models import Device, Merchant
 from fleet.domain import alerts as rules
+from fleet.domain import onboarding
+from fleet.domain.calendar import local_day
 from fleet.notifications import service as notifications
 from fleet.notifications.models import Notification
 from fleet.payments.gateway import Acquirer
+from fleet.settings import get_settings
+from fleet.workdays import calendar_for
 
 TEXTS = {
     rules.OFFLINE: ("Terminal {serial} offline", "Terminal {serial} tidak terhubung sejak {detail}."),
     rules.PAPER_OUT: ("Kertas habis di {serial}", "Printer terminal {serial} kehabisan kertas."),
     rules.LOW_BATTERY: ("Baterai lemah di {serial}", "Baterai terminal {serial} tinggal {detail}."),
+    rules.ACTIVATION_DUE: (
+        "Aktivasi merchant segera jatuh tempo",
+        "Onboarding {detail} belum selesai; akun aktif otomatis pada tanggal itu (O1).",
+    ),
 }
 RESOLVED = {
     rules.OFFLINE: "Terminal {serial} terhubung kembali.",
     rules.PAPER_OUT: "Kertas printer terminal {serial} sudah diganti.",
     rules.LOW_BATTERY: "Baterai terminal {serial} sudah diisi.",
+    rules.ACTIVATION_DUE: "Akun merchant sudah aktif (O1).",
 }
 
 
@@ -54,13 +65,21 @@ async def holding(now: datetime, merchants: dict[int, Merchant]) -> list[rules.C
     low = Device.filter(battery_pct__lt=rules.LOW_BATTERY_PCT, merchant_id__isnull=False)
     for serial, merchant_id, pct in await low.values_list("serial", "merchant_id", "battery_pct"):
         found.append(rules.Condition(rules.LOW_BATTERY, serial, merchant_id, f"{pct}%"))
+    for merchant in merchants.values():  # O1: onboarding still open days before the activation deadline
+        if merchant.activated_on is not None or merchant.first_payment_at is None:
+            continue
+        state = devices.onboarding_of(merchant, now)
+        today = local_day(now, merchant.time_zone)
+        if onboarding.deadline_near(state, today, calendar_for(today)):
+            detail = f"{merchant.name} ({state.activation_due})"
+            found.append(rules.Condition(rules.ACTIVATION_DUE, "", merchant.id, detail))
     return found
 
 
 async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str, int]:
     """One round of the alert rules; how many alerts were opened and resolved."""
     merchants = {m.id: m for m in await Merchant.all()}
-    open_rows = {(a.kind, a.serial): a for a in await Alert.filter(resolved_at__isnull=True)}
+    open_rows = {(a.kind, a.serial, a.merchant_id): a for a in await Alert.filter(resolved_at__isnull=True)}
     change = rules.changes(set(open_rows), await holding(now, merchants))
     emails = {merchant_id: m.alert_email for merchant_id, m in merchants.items()}
     queued: list[Notification] = []
@@ -92,7 +111,10 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
 async def _tell(
     row: Alert, emails: dict[int, str | None], now: datetime, subject: str, text: str
 ) -> list[Notification]:
-    email = emails.get(row.merchant_id) if row.merchant_id is not None else None
+    if row.kind == rules.ACTIVATION_DUE:  # Biz Support's to act on, not the merchant's
+        email = get_settings().support_email
+    else:
+        email = emails.get(row.merchant_id) if row.merchant_id is not None else None
     return await notifications.enqueue(f"alert:{row.id}", now, email=email, subject=subject, text=text)
 
 

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 OFFLINE, PAPER_OUT, LOW_BATTERY = "offline", "paper_out", "low_battery"
-KINDS = (OFFLINE, PAPER_OUT, LOW_BATTERY)
+ACTIVATION_DUE = "activation_due"  # O1: a merchant's activation deadline is near (about a merchant, no terminal)
+KINDS = (OFFLINE, PAPER_OUT, LOW_BATTERY, ACTIVATION_DUE)
 LOW_BATTERY_PCT = 15
+
+Key = tuple[str, str, int | None]  # an episode's identity: its kind, its terminal, its merchant
 
 
 @dataclass(frozen=True)
 class Condition:
-    """A rule that holds now for one terminal."""
+    """A rule that holds now for one terminal (`serial`), or for a merchant (`serial` empty)."""
 
     kind: str
     serial: str
@@ -21,8 +24,8 @@ class Condition:
     detail: str
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.kind, self.serial)
+    def key(self) -> Key:
+        return (self.kind, self.serial, self.merchant_id)
 
 
 @dataclass(frozen=True)
@@ -31,19 +34,19 @@ class Changes:
     open alerts whose condition ended."""
 
     to_open: list[Condition]
-    to_keep: list[tuple[str, str]]
-    to_resolve: list[tuple[str, str]]
+    to_keep: list[Key]
+    to_resolve: list[Key]
 
 
-def changes(open_keys: set[tuple[str, str]], holding: list[Condition]) -> Changes:
+def changes(open_keys: set[Key], holding: list[Condition]) -> Changes:
     """Diff the open alerts against the conditions that hold now (each key at most once)."""
-    now_keys: dict[tuple[str, str], Condition] = {}
+    now_keys: dict[Key, Condition] = {}
     for condition in holding:
         now_keys.setdefault(condition.key, condition)
     return Changes(
         to_open=[c for key, c in now_keys.items() if key not in open_keys],
-        to_keep=sorted(key for key in now_keys if key in open_keys),
-        to_resolve=sorted(open_keys - set(now_keys)),
+        to_keep=sorted((key for key in now_keys if key in open_keys), key=str),
+        to_resolve=sorted(open_keys - set(now_keys), key=str),
     )
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from fleet.domain.calendar import WorkingCalendar, local_day
 
 ACTIVATION_DAYS = 14
+DEADLINE_NEAR_DAYS = 3  # Biz Support is alerted this many working days before an activation deadline
 
 
 class Stage(StrEnum):
@@ -57,3 +58,11 @@ def onboarding(
     if today >= due:
         return Onboarding(Stage.ACTIVE, first, due, due)
     return Onboarding(Stage.ONBOARDING, first, due)
+
+
+def deadline_near(state: Onboarding, today: date, calendar: WorkingCalendar) -> bool:
+    """O1: the merchant is still onboarding and its activation deadline is at most DEADLINE_NEAR_DAYS
+    working days away: Biz Support should finish its onboarding now."""
+    if state.stage is not Stage.ONBOARDING or state.activation_due is None:
+        return False
+    return state.activation_due <= calendar.add_working_days(today, DEADLINE_NEAR_DAYS)

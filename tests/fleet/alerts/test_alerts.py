@@ -97,3 +97,74 @@ def test_an_offline_terminal_is_one_alert_one_email_and_one_all_clear(database_u
         "Kertas habis di TKM-A000",
     ], subjects
     assert all(m["To"] == "pemilik@toko-a.id" for m in server.inbox)
+
+
+def test_o1_the_deadline_is_near_three_working_days_before_it_and_never_once_active():
+    from fleet.domain import onboarding
+    from fleet.workdays import calendar_for
+
+    first = datetime(2026, 12, 7, 2, tzinfo=UTC)  # Monday 09:00 WIB
+    calendar = calendar_for(first.date())
+    due = onboarding.activation_due(first.date(), calendar)
+    state = onboarding.onboarding(first, None, first, calendar, "Asia/Jakarta")
+    assert state.activation_due == due
+    four_before = next(d for d in (due - timedelta(days=n) for n in range(1, 15)) if
+                       calendar.working_days_between(d, due) == 4)  # fmt: skip
+    three_before = next(d for d in (due - timedelta(days=n) for n in range(1, 15)) if
+                        calendar.working_days_between(d, due) == 3)  # fmt: skip
+    assert not onboarding.deadline_near(state, four_before, calendar)
+    assert onboarding.deadline_near(state, three_before, calendar)
+    assert onboarding.deadline_near(state, due - timedelta(days=1), calendar)
+    finished = onboarding.onboarding(first, first, first, calendar, "Asia/Jakarta")
+    assert not onboarding.deadline_near(finished, three_before, calendar)
+
+
+def test_o1_an_activation_deadline_near_is_one_alert_to_biz_support_resolved_when_onboarding_ends(
+    database_url, monkeypatch
+):
+    """#21: O1's alert through the alerts' mechanism: opened once when the deadline is three working days
+    away, emailed once to Biz Support (FLEET_SUPPORT_EMAIL), kept, and resolved when onboarding ends."""
+    from fleet.devices import service as devices
+    from fleet.workdays import calendar_for
+
+    port = free_port()
+    monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(get_settings(), "smtp_port", port)
+    monkeypatch.setattr(get_settings(), "support_email", "biz-support@fleet.example")
+    server = Smtp(port).start()
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, seed):
+            await Alert.all().delete()
+            await Device.all().update(online=True, last_seen=datetime(2027, 1, 1, tzinfo=UTC), paper="ok")
+            first = datetime(2026, 12, 7, 2, tzinfo=UTC)
+            merchant_id = seed.merchants["A"]
+            await Merchant.filter(id=merchant_id).update(
+                first_payment_at=first, activated_on=None, onboarding_finished_at=None, alert_email="x@toko-a.id"
+            )
+            calendar = calendar_for(first.date())
+            due = devices.onboarding_of(await Merchant.get(id=merchant_id), first).activation_due
+            assert due is not None
+            early = datetime.combine(calendar.add_working_days(first.date(), 5), time(3), UTC)
+            assert await alerts.evaluate(early) == {"opened": 0, "resolved": 0}
+            near = datetime.combine(due - timedelta(days=1), time(3), UTC)
+            assert await alerts.evaluate(near) == {"opened": 1, "resolved": 0}
+            assert await alerts.evaluate(near + timedelta(hours=1)) == {"opened": 0, "resolved": 0}
+            [alert] = await Alert.all()
+            assert (alert.kind, alert.serial, alert.merchant_id) == ("activation_due", "", merchant_id)
+            assert str(due) in alert.detail
+            support = await login(client, "support")
+            [shown] = (await client.get("/alerts", headers=support)).json()
+            assert shown["kind"] == "activation_due"
+            finished = await client.post(f"/merchants/{merchant_id}/onboarding/finish", headers=support)
+            assert finished.status_code == 200, finished.text
+            assert await alerts.evaluate(near + timedelta(hours=2)) == {"opened": 0, "resolved": 1}
+
+    try:
+        asyncio.run(body())
+    finally:
+        server.stop()
+    assert [(m["To"], m["Subject"]) for m in server.inbox] == [
+        ("biz-support@fleet.example", "Aktivasi merchant segera jatuh tempo"),
+        ("biz-support@fleet.example", "Akun merchant sudah aktif (O1)."),
+    ]
