@@ -16,14 +16,17 @@ from tortoise.transactions import in_transaction
 from fleet.alerts.models import Alert
 from fleet.devices import presence
 from fleet.devices import service as devices
-from fleet.devices.models import Device, Merchant
+from fleet.devices.models import Device, Merchant, Ownership
 from fleet.domain import alerts as rules
-from fleet.domain import onboarding
-from fleet.domain.calendar import local_day
+from fleet.domain import onboarding, tickets
+from fleet.domain.calendar import DEFAULT_ZONE, OFFICE_ZONE, local_day
 from fleet.notifications import service as notifications
 from fleet.notifications.models import Notification
 from fleet.payments.gateway import Acquirer
+from fleet.payments.models import FixPaymentCase, RefundRequest
+from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket
 from fleet.settings import get_settings
+from fleet.web.i18n import rupiah
 from fleet.workdays import calendar_for
 
 TEXTS = {
@@ -34,12 +37,25 @@ TEXTS = {
         "Aktivasi merchant segera jatuh tempo",
         "Onboarding {detail} belum selesai; akun aktif otomatis pada tanggal itu (O1).",
     ),
+    rules.REPAIR_DUE: ("Perbaikan {serial} harus selesai", "Tiket perbaikan terminal {serial}: {detail} (S1)."),
+    rules.RENTAL_ENDING: ("Sewa {serial} segera berakhir", "Masa sewa terminal {serial} {detail}."),
+    rules.REFUND_DUE: (
+        "Permintaan refund {serial} menunggu jawaban",
+        "Permintaan refund pada terminal {serial} belum dijawab: {detail}; setelah itu disetujui otomatis (RF1).",
+    ),
+    rules.FIX_CASE: ("Pembayaran tanpa pesanan", "Kasus perbaikan pembayaran {detail} di terminal {serial} (FP1)."),
+    rules.PRINTER_ERRORS: ("Printer {serial} sering gagal", "Printer terminal {serial} berulang kali error."),
 }
 RESOLVED = {
     rules.OFFLINE: "Terminal {serial} terhubung kembali.",
     rules.PAPER_OUT: "Kertas printer terminal {serial} sudah diganti.",
     rules.LOW_BATTERY: "Baterai terminal {serial} sudah diisi.",
     rules.ACTIVATION_DUE: "Akun merchant sudah aktif (O1).",
+    rules.REPAIR_DUE: "Perbaikan terminal {serial} selesai.",
+    rules.RENTAL_ENDING: "Sewa terminal {serial} sudah diurus.",
+    rules.REFUND_DUE: "Permintaan refund pada terminal {serial} sudah dijawab.",
+    rules.FIX_CASE: "Kasus pembayaran terminal {serial} sudah diselesaikan.",
+    rules.PRINTER_ERRORS: "Saran perbaikan printer {serial} sudah ditangani.",
 }
 
 
@@ -73,6 +89,43 @@ async def holding(now: datetime, merchants: dict[int, Merchant]) -> list[rules.C
         if onboarding.deadline_near(state, today, calendar_for(today)):
             detail = f"{merchant.name} ({state.activation_due})"
             found.append(rules.Condition(rules.ACTIVATION_DUE, "", merchant.id, detail))
+    return found + await _work_waiting(now, merchants)
+
+
+async def _work_waiting(now: datetime, merchants: dict[int, Merchant]) -> list[rules.Condition]:
+    """The rules on work someone must do by a day: repairs (S1), rentals ending, refunds (RF1), fix cases
+    (FP1), and a printer that keeps failing (the suggestion rule's finding)."""
+    found: list[rules.Condition] = []
+    office = local_day(now, OFFICE_ZONE)
+    calendar = calendar_for(office)
+    eve = calendar.add_working_days(office, 1)  # due by the next working day: act today
+    late = Ticket.filter(
+        due_latest__lte=eve, finished_on__isnull=True, state__not_in=[str(s) for s in tickets.NO_SLA]
+    ).order_by("due_latest")
+    for serial, merchant_id, due in await late.values_list("device__serial", "merchant_id", "due_latest"):
+        detail = f"late since {due}" if due < office else f"due {due}"
+        found.append(rules.Condition(rules.REPAIR_DUE, serial, merchant_id, detail))
+    rented = Device.filter(
+        ownership=Ownership.RENTED, returned_on__isnull=True, rental_end__isnull=False, merchant_id__isnull=False
+    )
+    for serial, merchant_id, end in await rented.values_list("serial", "merchant_id", "rental_end"):
+        merchant = merchants.get(merchant_id)
+        today = local_day(now, merchant.time_zone if merchant else DEFAULT_ZONE)
+        if today <= end <= calendar.add_working_days(today, rules.NEAR_DAYS):
+            found.append(rules.Condition(rules.RENTAL_ENDING, serial, merchant_id, f"ends {end}"))
+    pending = RefundRequest.filter(status="pending")
+    for serial, merchant_id, due in await pending.values_list("serial", "merchant_id", "answer_due"):
+        merchant = merchants.get(merchant_id)
+        today = local_day(now, merchant.time_zone if merchant else DEFAULT_ZONE)
+        if due <= today:  # the last day to answer: approved by itself after it (RF1)
+            found.append(rules.Condition(rules.REFUND_DUE, serial, merchant_id, f"answer by {due}"))
+    for serial, merchant_id, amount in await FixPaymentCase.filter(status="open").values_list(
+        "serial", "merchant_id", "amount"
+    ):
+        found.append(rules.Condition(rules.FIX_CASE, serial or "", merchant_id, rupiah(amount)))
+    failing = Suggestion.filter(status=SuggestionStatus.OPEN, kind="printer_errors")
+    for serial, merchant_id in await failing.values_list("device__serial", "device__merchant_id"):
+        found.append(rules.Condition(rules.PRINTER_ERRORS, serial, merchant_id, "printer errors repeating"))
     return found
 
 
@@ -111,7 +164,7 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
 async def _tell(
     row: Alert, emails: dict[int, str | None], now: datetime, subject: str, text: str
 ) -> list[Notification]:
-    if row.kind == rules.ACTIVATION_DUE:  # Biz Support's to act on, not the merchant's
+    if row.kind in rules.FOR_SUPPORT:  # Biz Support's to act on, not the merchant's
         email = get_settings().support_email
     else:
         email = emails.get(row.merchant_id) if row.merchant_id is not None else None

@@ -8,7 +8,25 @@ from datetime import datetime, time
 
 OFFLINE, PAPER_OUT, LOW_BATTERY = "offline", "paper_out", "low_battery"
 ACTIVATION_DUE = "activation_due"  # O1: a merchant's activation deadline is near (about a merchant, no terminal)
-KINDS = (OFFLINE, PAPER_OUT, LOW_BATTERY, ACTIVATION_DUE)
+REPAIR_DUE = "repair_due"  # S1: a repair's latest day is the next working day or has passed, unfinished
+RENTAL_ENDING = "rental_ending"  # a rented terminal's period ends within NEAR_DAYS working days
+REFUND_DUE = "refund_due"  # RF1: a refund request unanswered on the eve of its automatic approval
+FIX_CASE = "fix_case"  # FP1: a payment without its order waits for Biz Support
+PRINTER_ERRORS = "printer_errors"  # the printer keeps failing: the suggestion rule found it
+KINDS = (
+    OFFLINE,
+    PAPER_OUT,
+    LOW_BATTERY,
+    ACTIVATION_DUE,
+    REPAIR_DUE,
+    RENTAL_ENDING,
+    REFUND_DUE,
+    FIX_CASE,
+    PRINTER_ERRORS,
+)
+# Who acts on an alert: Biz Support for these; the merchant for the others.
+FOR_SUPPORT = (ACTIVATION_DUE, REPAIR_DUE, FIX_CASE, PRINTER_ERRORS)
+NEAR_DAYS = 3  # working days ahead that count as near (a rental's end)
 LOW_BATTERY_PCT = 15
 
 Key = tuple[str, str, int | None]  # an episode's identity: its kind, its terminal, its merchant

@@ -11,10 +11,19 @@ from fleet.alerts import service as alerts
 from fleet.alerts.models import Alert
 from fleet.devices.models import Device, Merchant
 from fleet.domain import alerts as rules
+from fleet.payments.models import FixPaymentCase, RefundRequest
+from fleet.repairs.models import Suggestion
 from fleet.settings import get_settings
 from tests.api_helpers import fleet_api, login
 from tests.mail_helpers import Smtp
 from tools.mosquitto import free_port
+
+
+async def _only_terminals_alerting() -> None:
+    """The seed's alert, suggestions and pending refunds out of the way: each test here is about one rule."""
+    await Alert.all().delete()
+    await Suggestion.all().delete()
+    await RefundRequest.all().delete()
 
 
 def test_episodes_open_once_last_and_resolve():
@@ -53,7 +62,7 @@ def test_an_offline_terminal_is_one_alert_one_email_and_one_all_clear(database_u
 
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
-            await Alert.all().delete()  # the seed's
+            await _only_terminals_alerting()
             serial = seed.devices["A"][0]
             await Merchant.filter(id=seed.merchants["A"]).update(alert_email="pemilik@toko-a.id")
             now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB: the shop is open
@@ -135,7 +144,7 @@ def test_o1_an_activation_deadline_near_is_one_alert_to_biz_support_resolved_whe
 
     async def body() -> None:
         async with fleet_api(database_url) as (client, seed):
-            await Alert.all().delete()
+            await _only_terminals_alerting()
             await Device.all().update(online=True, last_seen=datetime(2027, 1, 1, tzinfo=UTC), paper="ok")
             first = datetime(2026, 12, 7, 2, tzinfo=UTC)
             merchant_id = seed.merchants["A"]
@@ -168,3 +177,67 @@ def test_o1_an_activation_deadline_near_is_one_alert_to_biz_support_resolved_whe
         ("biz-support@fleet.example", "Aktivasi merchant segera jatuh tempo"),
         ("biz-support@fleet.example", "Akun merchant sudah aktif (O1)."),
     ]
+
+
+def test_work_waiting_by_a_day_alerts_who_must_do_it(database_url, monkeypatch):
+    """#19: a repair due by the next working day (S1), a rental ending within three working days, a refund
+    request on its last day before its automatic approval (RF1), an open fix-payment case (FP1) and a
+    printer that keeps failing each open one alert, told once: Biz Support's by FLEET_SUPPORT_EMAIL, the
+    merchant's by its alert address; each resolves when the work is done."""
+    from fleet.devices.models import Ownership
+    from fleet.repairs.models import SuggestionStatus, Ticket
+
+    port = free_port()
+    monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(get_settings(), "smtp_port", port)
+    monkeypatch.setattr(get_settings(), "support_email", "biz-support@fleet.example")
+    server = Smtp(port).start()
+    now = datetime(2026, 12, 2, 3, tzinfo=UTC)  # Wednesday 10:00 WIB
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (_client, seed):
+            await _only_terminals_alerting()
+            await Device.all().update(online=True, last_seen=now, paper="ok", battery_pct=80)
+            a = seed.merchants["A"]
+            await Merchant.filter(id=a).update(alert_email="pemilik@toko-a.id")
+            s0, s1 = seed.devices["A"][:2]
+            assert await alerts.evaluate(now) == {"opened": 0, "resolved": 0}
+
+            ticket = await Ticket.get(id=seed.tickets["A"])
+            await Ticket.filter(id=ticket.id).update(state="received", due_latest=datetime(2026, 12, 3).date())
+            await Device.filter(serial=s1).update(ownership=Ownership.RENTED, rental_end=datetime(2026, 12, 4).date())
+            refund = await RefundRequest.create(
+                merchant_id=a, serial=s0, receipt="R-1", kind="refund", paid=10_000, refund_amount=10_000,
+                made_at=now, answer_due=now.date(),
+            )  # fmt: skip
+            case = await FixPaymentCase.create(
+                source="late_payment", reason="cancelled_at_terminal", reference=f"{s0}:R-2/1", rrn="RRN9",
+                paid_at=now, amount=27_750, serial=s0, merchant_id=a, created_at=now,
+            )  # fmt: skip
+            failing = await Suggestion.create(device_id=(await Device.get(serial=s1)).id, kind="printer_errors",
+                                              reason="5 errors in 24 h", created_at=now)  # fmt: skip
+            assert await alerts.evaluate(now) == {"opened": 5, "resolved": 0}
+            assert await alerts.evaluate(now + timedelta(minutes=1)) == {"opened": 0, "resolved": 0}
+            kinds = {(r.kind, r.serial) for r in await Alert.filter(resolved_at__isnull=True)}
+            assert kinds == {
+                ("repair_due", s0), ("rental_ending", s1), ("refund_due", s0), ("fix_case", s0),
+                ("printer_errors", s1),
+            }  # fmt: skip
+
+            await Ticket.filter(id=ticket.id).update(finished_on=now.date())
+            await Device.filter(serial=s1).update(returned_on=now.date())
+            await RefundRequest.filter(id=refund.id).update(status="approved")
+            await FixPaymentCase.filter(id=case.id).update(status="resolved")
+            await Suggestion.filter(id=failing.id).update(status=SuggestionStatus.ACCEPTED)
+            assert await alerts.evaluate(now + timedelta(minutes=2)) == {"opened": 0, "resolved": 5}
+
+    try:
+        asyncio.run(body())
+    finally:
+        server.stop()
+    to = {}
+    for m in server.inbox:
+        to.setdefault(m["To"], []).append(m["Subject"])
+    assert sorted(to) == ["biz-support@fleet.example", "pemilik@toko-a.id"]
+    assert len(to["biz-support@fleet.example"]) == 6 and len(to["pemilik@toko-a.id"]) == 4  # opened + resolved
+    assert any("Sewa" in s for s in to["pemilik@toko-a.id"]) and any("refund" in s for s in to["pemilik@toko-a.id"])
