@@ -15,6 +15,7 @@ from fleet.alerts.routes import router as alerts_router
 from fleet.api import problems
 from fleet.api.guard import RequestGuard, SecurityHeaders
 from fleet.api.ratelimit import RateLimiter
+from fleet.audit.routes import router as audit_router
 from fleet.auth import keys
 from fleet.auth.routes import router as auth_router
 from fleet.auth.throttle import LoginThrottle
@@ -132,6 +133,7 @@ def create_app(
         payments_router,
         alerts_router,
         notifications_router,
+        audit_router,
     )
     for router in (*routers, pages.router, checkout.router):
         app.include_router(router)

@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -130,6 +131,11 @@ async def _with_db(job: Callable[[], Awaitable[int]]) -> int:
         await db.disconnect()
 
 
+def _cli_actor() -> str:
+    """Who the audit trail names for a change made with the CLI: the operating-system user running it."""
+    return f"cli ({getpass.getuser()})"
+
+
 def _import_devices(path: Path, dry_run: bool) -> int:
     from tqdm import tqdm
 
@@ -141,7 +147,9 @@ def _import_devices(path: Path, dry_run: bool) -> int:
         rows = max(0, text.count("\n") - 1)
         with tqdm(total=rows, unit="device", desc="registering", disable=None) as bar:
             try:
-                report = await importer.import_devices(text, dry_run=dry_run, progress=bar.update)
+                report = await importer.import_devices(
+                    text, by=_cli_actor(), now=datetime.now(UTC), dry_run=dry_run, progress=bar.update
+                )
             except importer.BadFile as bad:
                 print(f"fleet import-devices: {path}: {bad}", file=sys.stderr)
                 return 2
@@ -176,7 +184,10 @@ def _create_user(username: str, role: str, merchant: str | None) -> int:
             print("fleet create-user: the password needs at least 10 characters", file=sys.stderr)
             return 2
         try:
-            user = await create_user(username=username, password=password, role=Role(role), merchant_id=merchant_id)
+            user = await create_user(
+                by=_cli_actor(), now=datetime.now(UTC), username=username, password=password, role=Role(role),
+                merchant_id=merchant_id,
+            )  # fmt: skip
         except Refusal as e:
             print(f"fleet create-user: {e.detail}", file=sys.stderr)
             return 2
@@ -204,7 +215,8 @@ def _issue_credentials(serials: list[str], missing: bool, out: Path) -> int:
         out.touch(mode=0o600)
         lines = ["serial,password"]
         for device in tqdm(devices, unit="device", desc="issuing", disable=None):
-            lines.append(f"{device.serial},{await mosquitto_config.issue_credentials(device)}")
+            password = await mosquitto_config.issue_credentials(device, by=_cli_actor(), now=datetime.now(UTC))
+            lines.append(f"{device.serial},{password}")
         out.write_text("\n".join(lines) + "\n")
         print(f"issued credentials for {len(devices)} devices into {out} (for provisioning; keep it secret)")
         return 0

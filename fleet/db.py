@@ -19,6 +19,7 @@ MODELS = [
     "fleet.payments.models",
     "fleet.notifications.models",
     "fleet.alerts.models",
+    "fleet.audit.models",
 ]
 
 

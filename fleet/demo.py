@@ -22,7 +22,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,12 @@ async def _seed(terminals: int) -> dict[str, str]:
     ):
         password = passwords.new_device_password()  # random per run, printed below
         await create_user(
-            username=username, password=password, role=role, merchant_id=merchant.id if merchant else None
+            by="demo",
+            now=datetime.now(UTC),
+            username=username,
+            password=password,
+            role=role,
+            merchant_id=merchant.id if merchant else None,
         )
         logins[username] = password
     return logins

@@ -19,9 +19,13 @@ sales, denied them and dropped them after their PUBACK: lost). In `dynamic-secur
 import glob
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
+from fleet.audit import service as audit
 from fleet.auth import passwords
 from fleet.broker import QUEUE_SETTINGS
 from fleet.devices.models import Device
@@ -32,12 +36,19 @@ MAX_PACKET = 32768
 TERMINAL_PUBLISHES = (topics.HELLO, topics.STATE, topics.TELEMETRY, topics.EVENT, topics.ACK, topics.REQ)
 
 
-async def issue_credentials(device: Device) -> str:
+async def issue_credentials(device: Device, *, by: str, now: datetime) -> str:
     """A new broker password for `device` (username = its serial): returned once, for provisioning into
     the terminal; only its hash is kept. The old one stops working at the next `mosquitto-config`."""
     password = passwords.new_device_password()
+    had = device.mqtt_password_hash is not None
     device.mqtt_password_hash = passwords.hash_password(password, passwords.DEVICE_ITERATIONS)
-    await device.save(update_fields=["mqtt_password_hash"])
+    async with in_transaction():
+        await device.save(update_fields=["mqtt_password_hash"])
+        await audit.record(  # that it changed, never the password or its hash
+            actor=by, action="device.credentials", target=f"device:{device.serial}", at=now,
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            before={"credentials": had}, after={"credentials": True},
+        )  # fmt: skip
     return password
 
 

@@ -158,8 +158,8 @@ async def portal_login(client: httpx.AsyncClient, username: str) -> str:
     return inside[1]
 
 
-async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    response = await client.post("/auth/token", data={"username": username, "password": PASSWORD})
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post("/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": "Bearer " + response.json()["access_token"]}
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from fleet.alerts.models import Alert
+from fleet.audit import service as audit
 from fleet.devices import presence
 from fleet.devices import service as devices
 from fleet.devices.models import Device, Merchant, Ownership
@@ -175,5 +176,10 @@ async def acknowledge(row: Alert, who: str, now: datetime) -> Alert:
     """Someone is on it: the alert stays open until its condition ends."""
     if row.acknowledged_at is None:
         row.acknowledged_at, row.acknowledged_by = now, who
-        await row.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        async with in_transaction():
+            await row.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            await audit.record(
+                actor=who, action="alert.acknowledge", target=f"alert:{row.id}", at=now,
+                merchant_id=row.merchant_id, after={"kind": row.kind, "serial": row.serial},
+            )  # fmt: skip
     return row

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from fleet.api.params import Now
 from fleet.api.problems import Problem
 from fleet.api.ratelimit import client_address
 from fleet.auth import tokens
@@ -65,8 +66,9 @@ async def change_password(request: Request, body: PasswordIn, who: Caller) -> To
     user = await _authenticate(request, who.username, body.current_password)
     if user is None:
         raise Problem(403, "the current password is wrong", type_="forbidden")
-    version = await set_password(user, current=body.current_password, new=body.new_password)
-    return Token(access_token=tokens.issue(request.app.state.token_key, user.username, datetime.now(UTC), version))
+    now = datetime.now(UTC)
+    version = await set_password(user, current=body.current_password, new=body.new_password, now=now)
+    return Token(access_token=tokens.issue(request.app.state.token_key, user.username, now, version))
 
 
 @router.get("/auth/me", response_model=UserOut)
@@ -75,10 +77,12 @@ async def me(who: Caller) -> UserOut:
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-async def add_user(body: UserIn, who: Admin) -> UserOut:
-    return user_out(
-        await create_user(username=body.username, password=body.password, role=body.role, merchant_id=body.merchant_id)
-    )
+async def add_user(now: Now, body: UserIn, who: Admin) -> UserOut:
+    made = await create_user(
+        by=who.username, now=now, username=body.username, password=body.password, role=body.role,
+        merchant_id=body.merchant_id,
+    )  # fmt: skip
+    return user_out(made)
 
 
 @router.get("/users", response_model=list[UserOut])

@@ -7,6 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
+from fleet.audit import service as audit
 from fleet.commands.exceptions import BadCommand
 from fleet.commands.models import OPEN, Command, CommandStatus
 from fleet.devices.models import Device
@@ -51,7 +54,16 @@ async def enqueue(
         command.validate(message(cmd, device.serial, now))
     except ProtocolError as e:
         raise BadCommand(f"not a valid {name!r} command: {e}", field=e.field) from e
-    await cmd.save()
+    async with in_transaction():
+        await cmd.save()
+        await audit.record(
+            actor=requested_by,
+            action="command.sent",
+            target=f"device:{device.serial}",
+            at=now,
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            after={"command": name, "id": cmd.cmd_id, "args": args, "expires": cmd.expires_at},
+        )
     return cmd
 
 

@@ -11,11 +11,12 @@ one needs its rental period (W2).
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
 
 from fleet.api.inputs import BadCsv, csv_records, name_problem
+from fleet.audit import service as audit
 from fleet.devices.models import Device, DeviceType, Merchant, Ownership
 from fleet.domain import sla
 from fleet.ingest.models import Event
@@ -171,9 +172,15 @@ def _row(line: int, raw: dict[str, str], rows: list[DeviceRow], errors: list[Row
 
 
 async def import_devices(
-    text: str, *, dry_run: bool = False, progress: Callable[[int], object] | None = None
+    text: str,
+    *,
+    by: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
-    """Register the file's valid rows; serials already registered are reported, never overwritten."""
+    """Register the file's valid rows; serials already registered are reported, never overwritten. The
+    audit trail gets one entry per merchant the devices went to (the first 100 serials, and how many)."""
     rows, errors, count = parse(text)
     report = ImportReport(rows=count, errors=errors)
     existing: set[str] = set()
@@ -220,5 +227,11 @@ async def import_devices(
                 await Event.filter(serial__in=serials, merchant_id=None).update(merchant_id=merchants[name].id)
             if progress:
                 progress(len(batch))
+        for name in sorted({r.merchant for r in fresh}):
+            serials = [r.serial for r in fresh if r.merchant == name]
+            await audit.record(
+                actor=by, action="devices.imported", target=f"merchant:{merchants[name].id}", at=now,
+                merchant_id=merchants[name].id, after={"devices": len(serials), "serials": serials[:100]},
+            )  # fmt: skip
     report.created = [r.serial for r in fresh]
     return report

@@ -94,11 +94,15 @@ async def device_detail(now: Now, who: Caller, device: VisibleDevice) -> DeviceD
 
 
 @router.post("/devices/{serial}/credentials", response_model=Credentials, status_code=201)
-async def issue_credentials(serial: Serial, who: Staff) -> Credentials:
+async def issue_credentials(now: Now, serial: Serial, who: Staff) -> Credentials:
     """New broker credentials for a terminal (username = serial). The old password stops working at the
     next `fleet mosquitto-config`; the new one is shown once, for provisioning into the terminal."""
     device = await visible_device(who, serial)
-    return Credentials(serial=serial, username=serial, password=await mosquitto_config.issue_credentials(device))
+    return Credentials(
+        serial=serial,
+        username=serial,
+        password=await mosquitto_config.issue_credentials(device, by=who.username, now=now),
+    )
 
 
 @router.post(
@@ -107,7 +111,10 @@ async def issue_credentials(serial: Serial, who: Staff) -> Credentials:
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def import_devices(
-    request: Request, who: Staff, dry_run: Annotated[bool, Query(description="check only, register nothing")] = False
+    request: Request,
+    now: Now,
+    who: Staff,
+    dry_run: Annotated[bool, Query(description="check only, register nothing")] = False,
 ) -> ImportReportOut:
     """Register devices from a CSV body (text/csv); the report names each refused row and why."""
     body = await request.body()
@@ -115,7 +122,7 @@ async def import_devices(
         raise Problem(413, f"at most {MAX_IMPORT_BYTES} bytes per import", type_="too-large")
     try:
         text = body.decode("utf-8-sig")
-        report = await importer.import_devices(text, dry_run=dry_run)
+        report = await importer.import_devices(text, by=who.username, now=now, dry_run=dry_run)
     except UnicodeDecodeError as e:
         raise Problem(422, "the file is not UTF-8 text", type_="bad-file") from e
     except importer.BadFile as e:
@@ -135,8 +142,8 @@ async def list_merchants(who: Caller, limit: Limit = 100, offset: Offset = 0) ->
 
 
 @router.post("/merchants", response_model=MerchantOut, status_code=201)
-async def add_merchant(body: MerchantIn, who: Staff) -> MerchantOut:
-    return MerchantOut.of(await service.create_merchant(name=body.name))
+async def add_merchant(now: Now, body: MerchantIn, who: Staff) -> MerchantOut:
+    return MerchantOut.of(await service.create_merchant(name=body.name, by=who.username, now=now))
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantOut)
@@ -145,15 +152,11 @@ async def merchant_detail(merchant: VisibleMerchant) -> MerchantOut:
 
 
 @router.patch("/merchants/{merchant_id}", response_model=MerchantOut)
-async def merchant_settings(merchant: VisibleMerchant, body: MerchantSettings) -> MerchantOut:
+async def merchant_settings(now: Now, who: Caller, merchant: VisibleMerchant, body: MerchantSettings) -> MerchantOut:
     """The merchant's own settings (its user, or staff): the auto-cancel window PayLater follows (P4) and
     its time zone (WIB, WITA or WIT: the days of its rules). Fields left out stay as they are."""
-    changed = body.model_dump(exclude_none=True)
-    for name, value in changed.items():
-        setattr(merchant, name, value)
-    if changed:
-        await merchant.save(update_fields=list(changed))
-    return MerchantOut.of(merchant)
+    changes = body.model_dump(exclude_none=True)
+    return MerchantOut.of(await service.change_settings(merchant, changes, by=who.username, now=now))
 
 
 @router.get("/merchants/{merchant_id}/onboarding", response_model=OnboardingOut)
@@ -165,7 +168,7 @@ async def merchant_onboarding(now: Now, merchant: VisibleMerchant) -> Onboarding
 @router.post("/merchants/{merchant_id}/onboarding/finish", response_model=OnboardingOut)
 async def finish_onboarding(request: Request, now: Now, merchant_id: MerchantId, who: Staff) -> OnboardingOut:
     """Biz Support ends the merchant's onboarding: its account is active from today (O1)."""
-    merchant = await service.finish_onboarding(await visible_merchant(who, merchant_id), now)
+    merchant = await service.finish_onboarding(await visible_merchant(who, merchant_id), by=who.username, now=now)
     return OnboardingOut(**vars(service.onboarding_of(merchant, now)))
 
 

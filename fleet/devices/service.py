@@ -5,7 +5,9 @@ from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
+from fleet.audit import service as audit
 from fleet.auth.deps import Principal, scoped
 from fleet.commands.models import OPEN, Command
 from fleet.devices import presence
@@ -70,11 +72,17 @@ async def open_commands(device: Device) -> int:
     return await Command.filter(device=device, status__in=OPEN).count()
 
 
-async def create_merchant(*, name: str) -> Merchant:
+async def create_merchant(*, name: str, by: str, now: datetime) -> Merchant:
     """A new merchant; names are unique."""
     if await Merchant.exists(name=name):
         raise Conflict(f"merchant {name!r} exists")
-    return await Merchant.create(name=name)
+    async with in_transaction():
+        merchant = await Merchant.create(name=name)
+        await audit.record(
+            actor=by, action="merchant.created", target=f"merchant:{merchant.id}", at=now,
+            merchant_id=merchant.id, after={"name": name},
+        )  # fmt: skip
+    return merchant
 
 
 def onboarding_of(merchant: Merchant, now: datetime) -> onboarding.Onboarding:
@@ -94,13 +102,37 @@ async def first_payment(merchant_id: int) -> datetime | None:
     return None
 
 
-async def finish_onboarding(merchant: Merchant, now: datetime) -> Merchant:
+async def finish_onboarding(merchant: Merchant, *, by: str, now: datetime) -> Merchant:
     """Biz Support ends the merchant's onboarding: the account is active from today (O1), unless its
     deadline already activated it."""
+    before = {"onboarding_finished_at": merchant.onboarding_finished_at, "activated_on": merchant.activated_on}
     if merchant.onboarding_finished_at is None:
         merchant.onboarding_finished_at = now
     merchant.activated_on = merchant.activated_on or onboarding_of(merchant, now).activated_on
-    await merchant.save(update_fields=["onboarding_finished_at", "activated_on"])
+    after = {"onboarding_finished_at": merchant.onboarding_finished_at, "activated_on": merchant.activated_on}
+    async with in_transaction():
+        await merchant.save(update_fields=["onboarding_finished_at", "activated_on"])
+        await audit.record(
+            actor=by, action="merchant.onboarded", target=f"merchant:{merchant.id}", at=now,
+            merchant_id=merchant.id, before=before, after=after,
+        )  # fmt: skip
+    return merchant
+
+
+async def change_settings(merchant: Merchant, changes: dict[str, Any], *, by: str, now: datetime) -> Merchant:
+    """The merchant's own settings (P4's auto-cancel window, its zone, its alerts): those in `changes`."""
+    before = {name: getattr(merchant, name) for name in changes}
+    changed = {name: value for name, value in changes.items() if before[name] != value}
+    if not changed:
+        return merchant
+    for name, value in changed.items():
+        setattr(merchant, name, value)
+    async with in_transaction():
+        await merchant.save(update_fields=list(changed))
+        await audit.record(
+            actor=by, action="merchant.settings", target=f"merchant:{merchant.id}", at=now,
+            merchant_id=merchant.id, before={n: before[n] for n in changed}, after=changed,
+        )  # fmt: skip
     return merchant
 
 

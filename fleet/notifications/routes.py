@@ -36,4 +36,4 @@ async def retry_notification(notification_id: NotificationId, who: Staff, now: N
     row = await Notification.get_or_none(id=notification_id)
     if row is None:
         raise Problem(404, f"no notification {notification_id}", type_="not-found")
-    return NotificationOut.model_validate(await service.retry(row, now))
+    return NotificationOut.model_validate(await service.retry(row, by=who.username, now=now))

@@ -15,7 +15,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
+from fleet.audit import service as audit
 from fleet.errors import Conflict
 from fleet.notifications.models import FAILED, QUEUED, SENT, Notification
 from fleet.payments.gateway import Acquirer
@@ -126,13 +128,18 @@ def listed(*, status: str | None = None, cause: str | None = None) -> QuerySet[N
     return query.order_by("-id")
 
 
-async def retry(row: Notification, now: datetime) -> Notification:
+async def retry(row: Notification, *, by: str, now: datetime) -> Notification:
     """Put a message the job gave up on back in the queue, due now, with its tries counted afresh (the
     channel was fixed)."""
     if row.status != FAILED:
         raise Conflict(f"the message is {row.status}; only a failed one is sent again")
     row.status, row.attempts, row.next_at = QUEUED, 0, now
-    await row.save(update_fields=["status", "attempts", "next_at"])
+    async with in_transaction():
+        await row.save(update_fields=["status", "attempts", "next_at"])
+        await audit.record(
+            actor=by, action="notification.retry", target=f"notification:{row.id}", at=now,
+            before={"status": FAILED, "last_error": row.last_error}, after={"status": QUEUED},
+        )  # fmt: skip
     return row
 
 

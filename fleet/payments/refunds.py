@@ -6,6 +6,7 @@ from typing import Any
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
+from fleet.audit import service as audit
 from fleet.devices.models import Device, Merchant
 from fleet.devices.service import merchant_zone
 from fleet.domain import refunds
@@ -138,6 +139,7 @@ async def approve(
             request.status = "approved"  # a replacement product (RF3)
         request.answered_at, request.answered_by = now, who
         await request.save()
+        await _audit(request, who, now)
         queued = []
         if request.status == "approved":
             what = (
@@ -146,6 +148,15 @@ async def approve(
             queued = await _tell(request, now, "Permintaan disetujui", f"{request.receipt}: {what} disetujui.")
     await notifications.deliver(queued, acquirer, now)
     return request
+
+
+async def _audit(request: RefundRequest, who: str, now: datetime) -> None:
+    after = {"status": request.status, "refund_amount": request.refund_amount, "reason": request.reason}
+    await audit.record(
+        actor=who, action=f"refund.{request.status}", target=f"refund:{request.id}", at=now,
+        merchant_id=request.merchant_id,  # type: ignore[attr-defined]
+        before={"status": "pending"}, after=after,
+    )  # fmt: skip
 
 
 async def _tell(request: RefundRequest, now: datetime, subject: str, text: str) -> list[Notification]:
@@ -173,6 +184,7 @@ async def reject(
     text = f"Permintaan {request.kind} untuk struk {request.receipt} ditolak: {request.reason}"
     async with in_transaction():
         await request.save()
+        await _audit(request, who, now)
         queued = await _tell(request, now, "Permintaan ditolak", text)
     await notifications.deliver(queued, acquirer, now)
     return request

@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from fleet.api.inputs import BadCsv, csv_records
+from fleet.audit import service as audit
 from fleet.auth.deps import Principal
 from fleet.commands import service as commands
 from fleet.commands.models import Command, CommandStatus
@@ -301,7 +302,13 @@ async def resolve_case(case: FixPaymentCase, outcome: str, who: str, now: dateti
     else:
         raise Invalid("outcome is replacement or no_payment")
     case.resolved_at, case.resolved_by = now, who
-    await case.save()
+    async with in_transaction():
+        await case.save()
+        await audit.record(
+            actor=who, action=f"fix_case.{case.status}", target=f"fix_case:{case.id}", at=now,
+            merchant_id=case.merchant_id,  # type: ignore[attr-defined]
+            before={"status": "open"}, after={"status": case.status, **(case.resolution or {})},
+        )  # fmt: skip
     return case
 
 

@@ -177,8 +177,8 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: TicketId,
 
 
 @router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionOut)
-async def dismiss_suggestion(suggestion_id: TicketId, who: Staff) -> SuggestionOut:
-    return _suggestion_out(await service.dismiss_suggestion(suggestion_id, who=who.username))
+async def dismiss_suggestion(now: Now, suggestion_id: TicketId, who: Staff) -> SuggestionOut:
+    return _suggestion_out(await service.dismiss_suggestion(suggestion_id, who=who.username, now=now))
 
 
 @router.post("/public/warranty-check", response_model=PublicCheckOut)

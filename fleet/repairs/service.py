@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from fleet.alerts import service as alerts
 from fleet.api.ratelimit import RateLimiter
+from fleet.audit import service as audit
 from fleet.commands import service as commands
 from fleet.devices.models import Device
 from fleet.devices.service import merchant_zone, sync_onboarding
@@ -182,6 +183,10 @@ async def open_ticket(
         await TicketTransition.create(
             ticket=row, action="open", source="", target=row.state, role="", actor=opened_by, at=now, data=data
         )
+        await audit.record(
+            actor=opened_by, action="ticket.open", target=f"ticket:{row.id}", at=now,
+            merchant_id=row.merchant_id, after={"serial": device.serial, "state": row.state, **data},  # type: ignore[attr-defined]
+        )  # fmt: skip
     return row
 
 
@@ -190,21 +195,28 @@ async def accept_suggestion(suggestion_id: int, who: str, now: datetime) -> Tick
     found = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
     if found is None:
         raise NotFound(f"no open suggestion {suggestion_id}")
-    row = await open_ticket(
-        found.device, problem=f"suggested: {found.reason}", opened_by=who, now=now, suggestion=found
-    )
-    found.status, found.ticket_id, found.decided_by = SuggestionStatus.ACCEPTED, row.id, who
-    await found.save()
+    async with in_transaction():
+        row = await open_ticket(
+            found.device, problem=f"suggested: {found.reason}", opened_by=who, now=now, suggestion=found
+        )
+        found.status, found.ticket_id, found.decided_by = SuggestionStatus.ACCEPTED, row.id, who
+        await found.save()
     return row
 
 
-async def dismiss_suggestion(suggestion_id: int, *, who: str) -> Suggestion:
+async def dismiss_suggestion(suggestion_id: int, *, who: str, now: datetime) -> Suggestion:
     """Biz Support decides a suggestion is not worth a ticket."""
     found = await Suggestion.get_or_none(id=suggestion_id, status=SuggestionStatus.OPEN).select_related("device")
     if found is None:
         raise NotFound(f"no open suggestion {suggestion_id}")
     found.status, found.decided_by = SuggestionStatus.DISMISSED, who
-    await found.save()
+    async with in_transaction():
+        await found.save()
+        await audit.record(
+            actor=who, action="suggestion.dismiss", target=f"suggestion:{found.id}", at=now,
+            merchant_id=found.device.merchant_id,  # type: ignore[attr-defined]
+            before={"status": "open"}, after={"status": "dismissed", "serial": found.device.serial},
+        )  # fmt: skip
     return found
 
 
@@ -254,6 +266,11 @@ async def act(
             at=now,
             data=_jsonable(transition.data),
         )
+        await audit.record(
+            actor=actor, action=f"ticket.{transition.action}", target=f"ticket:{row.id}", at=now,
+            merchant_id=row.merchant_id,  # type: ignore[attr-defined]
+            before={"state": transition.source}, after={"state": transition.target, **_jsonable(transition.data)},
+        )  # fmt: skip
     return await Ticket.get(id=row.id)
 
 

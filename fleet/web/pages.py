@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from fleet.api.guard import page_policy
 from fleet.api.params import Now, now_of
 from fleet.api.ratelimit import client_address
+from fleet.audit import service as audit
 from fleet.auth.deps import (
     Principal,
     authenticate,
@@ -254,7 +255,7 @@ async def devices_page(request: Request, now: Now, q: str = "", online: str = ""
 
 
 @router.post("/portal/settings")
-async def merchant_settings(request: Request) -> Response:
+async def merchant_settings(request: Request, now: Now) -> Response:
     """The merchant's own settings, from its devices page: the auto-cancel window PayLater follows (P4)."""
     who = await _who(request)
     form = await csrf_form(request)
@@ -268,7 +269,8 @@ async def merchant_settings(request: Request) -> Response:
     except ValueError:
         bounds = i18n.text(lang, "auto_cancel_bounds", low=paylater.AUTO_CANCEL_LEAST, high=paylater.AUTO_CANCEL_MOST)
         return redirect(request, "/portal/devices#settings", bounds)
-    await Merchant.filter(id=who.merchant_id).update(auto_cancel_minutes=minutes)
+    merchant = await Merchant.get(id=who.merchant_id)
+    await devices_service.change_settings(merchant, {"auto_cancel_minutes": minutes}, by=who.username, now=now)
     return redirect(request, "/portal/devices#settings", i18n.text(lang, "saved"), ok=True)
 
 
@@ -479,6 +481,41 @@ async def ticket_action(request: Request, now: Now, ticket_id: int) -> Response:
 
 
 # -- what the ingest could not store ----------------------------------------------------------------------
+
+
+AUDIT_ROWS = 50
+# The families of actions the audit page filters by (an action is "<family>.<what>").
+AUDIT_FAMILIES = (
+    "command", "ticket", "suggestion", "merchant", "device", "devices", "user", "refund", "fix_case", "alert",
+    "notification",
+)  # fmt: skip
+
+
+@router.get("/portal/audit")
+async def audit_page(
+    request: Request, actor: str = "", action: str = "", target: str = "", page: str = "1"
+) -> HTMLResponse:
+    """The audit trail with its filters: everything for staff, a merchant's own entries for its users."""
+    who = await _who(request)
+    actor, target = actor.strip()[:80], target.strip()[:80]
+    action = action if action in AUDIT_FAMILIES else ""
+    number = min(int(page), 100_000) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    query = audit.listed(who, actor=actor or None, action=f"{action}." if action else None, target=target or None)
+    total = await query.count()
+    rows = await query.offset((number - 1) * AUDIT_ROWS).limit(AUDIT_ROWS)
+    return render(
+        request,
+        "audit.html",
+        who,
+        rows=rows,
+        total=total,
+        actor=actor,
+        action=action,
+        target=target,
+        families=AUDIT_FAMILIES,
+        page=number,
+        pages=max(1, -(-total // AUDIT_ROWS)),
+    )
 
 
 @router.get("/portal/quarantine")

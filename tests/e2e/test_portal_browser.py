@@ -194,6 +194,14 @@ def test_the_merchant_sets_its_auto_cancel_window_in_the_portal(fleet, browser):
     assert page.locator(".flash.done").count() == 0
     assert page.locator("#settings input[name=auto_cancel_minutes]").input_value() == "120"
     assert fits(page)
+    # #19: the change is in the audit trail, with who, before and after, on the merchant's own page.
+    page.goto("/portal/audit?action=merchant")
+    row = page.locator("#audit tr[data-action='merchant.settings']")
+    assert row.count() == 1
+    assert "owner1" in row.inner_text() and '{"auto_cancel_minutes":30}' in row.inner_text().replace(" ", "")
+    assert '{"auto_cancel_minutes":120}' in row.inner_text().replace(" ", "")
+    shot(page, "merchant-audit")
+    assert fits(page)
     page.context.close()
     owner = fleet.token("owner1", "owner1-password")
     mine = fleet.request("GET", "/merchants", token=owner)[1]
@@ -317,6 +325,7 @@ def test_every_page_fits_a_375_px_screen(fleet, browser):
         "/portal/tickets",
         f"/portal/tickets/{ticket}",
         "/portal/quarantine",
+        "/portal/audit",
         "/warranty",
         "/login",
     ):

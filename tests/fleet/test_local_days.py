@@ -247,7 +247,7 @@ def test_s1_a_premium_device_imported_from_csv_keeps_its_plan(database_url):
         await db.migrate(database_url)
         await db.connect(database_url)
         try:
-            report = await importer.import_devices(csv)
+            report = await importer.import_devices(csv, by="test", now=datetime.now(UTC))
             assert [(e.serial, e.field) for e in report.errors] == [("TKM-P003", "service_plan")]
             plans = dict(await Device.all().values_list("serial", "service_plan"))
             assert plans == {"TKM-P001": "premium", "TKM-P002": "basic"}

@@ -9,7 +9,7 @@ from fleet.errors import Refusal
 from tests.paths import ROOT
 
 FLEET = ROOT / "fleet"
-FEATURES = ("alerts", "auth", "commands", "devices", "ingest", "notifications", "payments", "repairs")
+FEATURES = ("alerts", "audit", "auth", "commands", "devices", "ingest", "notifications", "payments", "repairs")
 SHAPE = {"models.py", "schemas.py", "service.py", "routes.py"}
 # The HTTP side of a feature besides its router: request dependencies, the public checkout page.
 HTTP_MODULES = {"routes.py", "deps.py", "checkout.py"}

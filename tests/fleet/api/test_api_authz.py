@@ -27,6 +27,7 @@ ACCESS = {
     ("POST", "/auth/password"): "scoped",  # the caller's own password (set back after it)
     ("GET", "/alerts"): "scoped",
     ("POST", "/alerts/{alert_id}/acknowledge"): "hidden",
+    ("GET", "/audit"): "scoped",
     ("GET", "/notifications"): "staff",
     ("POST", "/notifications/{notification_id}/retry"): "staff",
     ("POST", "/users"): "admin",

@@ -36,6 +36,7 @@ PAGES = {
     ("GET", "/portal/tickets/{ticket_id}"): "hidden",
     ("POST", "/portal/tickets/{ticket_id}/actions"): "hidden",
     ("GET", "/portal/quarantine"): "staff",
+    ("GET", "/portal/audit"): "scoped",
     ("GET", "/pay/{token}"): "public",  # the secret token is the authorization
     ("POST", "/pay/{token}"): "public",
 }

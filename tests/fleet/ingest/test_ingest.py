@@ -88,7 +88,9 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path: Path) -> No
         assert not await Event.filter(serial=registered[0]).exclude(merchant_id=shop.id).exists()
         assert not await Event.filter(serial__in=[registered[1], stranger], merchant_id__not_isnull=True).exists()
         csv = "serial,model,device_type,merchant,ownership,invoice_number,invoice_date\n"
-        report = await importer.import_devices(csv + f"{stranger},TKM-58,mpos,Toko Baru,purchased,INV-9,2026-02-01\n")
+        report = await importer.import_devices(
+            csv + f"{stranger},TKM-58,mpos,Toko Baru,purchased,INV-9,2026-02-01\n", by="test", now=datetime.now(UTC)
+        )
         assert report.created == [stranger]
         newcomer = await Merchant.get(name="Toko Baru")
         assert await Event.filter(serial=stranger, merchant_id=newcomer.id).count() == len(expected_keys(devs[2]))
