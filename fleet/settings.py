@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     mail_from: str = "invoices@fleet.invalid"
     # Where alerts for Biz Support go (O1: an activation deadline near); none: shown in the API only.
     support_email: str | None = None
+    # Alert webhooks go only to public addresses over https; true: also to private and loopback ones and
+    # over http (a closed network, the tests).
+    webhook_private_ok: bool = False
     public_url: str = "http://127.0.0.1:8000"
     # The reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated).
     # Empty: none, the peer of the connection is the client; a forwarded header is ignored, whoever sends it.

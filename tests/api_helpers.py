@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from fleet import db
-from fleet.alerts.models import Alert
+from fleet.alerts.models import Alert, Subscription
 from fleet.app import create_app
 from fleet.auth import passwords
 from fleet.auth.models import Role, User
@@ -40,6 +40,7 @@ class Seed:
     paylater: dict[str, str] = field(default_factory=dict)  # merchant letter → PayLater session id
     refunds: dict[str, int] = field(default_factory=dict)  # merchant letter → refund request id
     alerts: dict[str, int] = field(default_factory=dict)  # merchant letter → an open alert's id
+    subscriptions: dict[str, int] = field(default_factory=dict)  # merchant letter → an alert subscription
 
 
 async def seed() -> Seed:
@@ -127,6 +128,11 @@ async def seed() -> Seed:
             last_seen_at=NOW,
         )
         out.alerts[letter] = alert.id
+        subscription = await Subscription.create(
+            merchant_id=merchant.id, channel="email", address=f"alerts@merchant-{letter.lower()}.id",
+            created_by="seed", created_at=NOW,
+        )  # fmt: skip
+        out.subscriptions[letter] = subscription.id
     for username, role, letter in (
         ("admin", Role.ADMIN, None),
         ("support", Role.BIZ_SUPPORT, None),

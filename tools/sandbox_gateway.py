@@ -10,6 +10,7 @@ Merchant API (Authorization: Bearer K):
     POST /v1/charges/{id}/cancel
     GET  /v1/settlements?date=YYYY-MM-DD      the day's settlement report (CSV)
     POST /v1/sms                {to, text}: the SMS adapter's carrier (sandboxed: kept, not sent)
+    POST /v1/whatsapp           {to, text}: the same carrier's WhatsApp messages (+62 only, kept)
     GET  /v1/paylater/customers/{phone}       a PayLater customer's credit limit and history
     POST /v1/card/captures      {token, approval, amount, reference, terminal}: capture a card payment the
                                 reader authorized (refused when the host never authorized it so); it
@@ -20,6 +21,7 @@ Sandbox controls (what a customer or the network would do):
     POST /sandbox/charges/{id}/pay            the customer pays (even after a cancel: the race is real)
     GET  /sandbox/checkout/{id}               the hosted checkout page a pay link sends the customer to
     GET  /sandbox/sms                          what the SMS carrier "sent"
+    GET  /sandbox/whatsapp                     what it "sent" by WhatsApp
     GET  /sandbox/deliveries                   each webhook: its attempts and the receiver's last answer
 Webhooks: POST to the webhook URL, JSON {id, type, created, data: {charge}}, signed with
 X-Sandbox-Timestamp (unix seconds) and X-Sandbox-Signature = "v1=" + hex HMAC-SHA256(secret,
@@ -111,6 +113,7 @@ class Gateway:
         self.charges: dict[str, dict[str, Any]] = {}
         self.by_reference: dict[str, str] = {}
         self.sms: list[dict[str, Any]] = []
+        self.whatsapp: list[dict[str, Any]] = []
         self.card_authorizations: dict[str, dict[str, Any]] = {}  # by token
         self.deliveries: list[dict[str, Any]] = []  # (event id, attempts, status) for inspection
         self._tasks: set[asyncio.Task[None]] = set()
@@ -180,6 +183,12 @@ class Gateway:
             self.sms.append(message)
             return message
 
+        @app.post("/v1/whatsapp", status_code=202, dependencies=auth)
+        async def whatsapp(body: SmsIn) -> dict[str, Any]:
+            message = {"id": "wa_" + secrets.token_hex(6), "to": body.to, "text": body.text}
+            self.whatsapp.append(message)
+            return message
+
         @app.get("/v1/paylater/customers/{phone}", dependencies=auth)
         async def paylater_customer(phone: str) -> dict[str, Any]:
             """Sandbox credit data: numbers ending in 0 have a bad history, in 9 a small limit."""
@@ -242,6 +251,10 @@ class Gateway:
         @app.get("/sandbox/sms")
         async def sent_sms() -> list[dict[str, Any]]:
             return self.sms
+
+        @app.get("/sandbox/whatsapp")
+        async def sent_whatsapp() -> list[dict[str, Any]]:
+            return self.whatsapp
 
         @app.get("/sandbox/deliveries")
         async def deliveries() -> list[dict[str, Any]]:

@@ -8,12 +8,16 @@ an opening and a resolution are each told once, by email to the merchant's alert
 outbox (fleet.notifications). Acknowledging an alert keeps it open but says someone is on it.
 """
 
-from datetime import datetime, timedelta
+import json
+import re
+import secrets
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from fleet.alerts.models import Alert
+from fleet.alerts.models import Alert, Subscription
 from fleet.audit import service as audit
 from fleet.devices import presence
 from fleet.devices import service as devices
@@ -21,7 +25,9 @@ from fleet.devices.models import Device, Merchant, Ownership
 from fleet.domain import alerts as rules
 from fleet.domain import onboarding, tickets
 from fleet.domain.calendar import DEFAULT_ZONE, OFFICE_ZONE, local_day
+from fleet.errors import Invalid
 from fleet.notifications import service as notifications
+from fleet.notifications import webhooks
 from fleet.notifications.models import Notification
 from fleet.payments.gateway import Acquirer
 from fleet.payments.models import FixPaymentCase, RefundRequest
@@ -135,7 +141,7 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
     merchants = {m.id: m for m in await Merchant.all()}
     open_rows = {(a.kind, a.serial, a.merchant_id): a for a in await Alert.filter(resolved_at__isnull=True)}
     change = rules.changes(set(open_rows), await holding(now, merchants))
-    emails = {merchant_id: m.alert_email for merchant_id, m in merchants.items()}
+    subscriptions = await Subscription.all()
     queued: list[Notification] = []
     async with in_transaction():
         for condition in change.to_open:
@@ -148,7 +154,7 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
                 last_seen_at=now,
             )
             subject, text = (t.format(serial=row.serial, detail=row.detail) for t in TEXTS[row.kind])
-            queued += await _tell(row, emails, now, subject, text)
+            queued += await _tell(row, "alert.opened", merchants, subscriptions, now, subject, text)
         keep = [open_rows[key].id for key in change.to_keep]
         for start in range(0, len(keep), 1000):  # a statement per thousand (drivers cap a statement's parameters)
             await Alert.filter(id__in=keep[start : start + 1000]).update(last_seen_at=now)
@@ -157,19 +163,122 @@ async def evaluate(now: datetime, acquirer: Acquirer | None = None) -> dict[str,
             row.resolved_at = now
             await row.save(update_fields=["resolved_at"])
             text = RESOLVED[row.kind].format(serial=row.serial)
-            queued += await _tell(row, emails, now, text, text)
+            queued += await _tell(row, "alert.resolved", merchants, subscriptions, now, text, text)
     await notifications.deliver(queued, acquirer, now)
     return {"opened": len(change.to_open), "resolved": len(change.to_resolve)}
 
 
 async def _tell(
-    row: Alert, emails: dict[int, str | None], now: datetime, subject: str, text: str
+    row: Alert,
+    event: str,
+    merchants: dict[int, Merchant],
+    subscriptions: list[Subscription],
+    now: datetime,
+    subject: str,
+    text: str,
 ) -> list[Notification]:
-    if row.kind in rules.FOR_SUPPORT:  # Biz Support's to act on, not the merchant's
-        email = get_settings().support_email
-    else:
-        email = emails.get(row.merchant_id) if row.merchant_id is not None else None
-    return await notifications.enqueue(f"alert:{row.id}", now, email=email, subject=subject, text=text)
+    """Queue the news of `row` to whoever hears it: Biz Support's alerts to FLEET_SUPPORT_EMAIL and the
+    subscriptions without a merchant, a merchant's to its alert address and its subscriptions; each
+    subscription on its channel, for its kinds, held back during its quiet hours."""
+    support = row.kind in rules.FOR_SUPPORT  # Biz Support's to act on, not the merchant's
+    merchant = merchants.get(row.merchant_id) if row.merchant_id is not None else None
+    email = get_settings().support_email if support else merchant.alert_email if merchant else None
+    cause = f"alert:{row.id}"
+    queued = await notifications.enqueue(cause, now, email=email, subject=subject, text=text)
+    owner = None if support else row.merchant_id
+    zone = OFFICE_ZONE if support or merchant is None else merchant.time_zone
+    for sub in subscriptions:
+        if sub.merchant_id != owner or (owner is None and not support) or (sub.kinds and row.kind not in sub.kinds):
+            continue
+        held = rules.quiet_until(now.astimezone(ZoneInfo(zone)), _hours(sub.quiet_hours))
+        body = text
+        if sub.channel == notifications.WEBHOOK:
+            body = json.dumps({"event": event, "alert": _plain(row), "text": text}, separators=(",", ":"))
+        row_for = await notifications.enqueue_to(
+            cause,
+            channel=sub.channel,
+            recipient=sub.address,
+            subject=subject,
+            text=body,
+            now=now,
+            not_before=held.astimezone(UTC) if held else None,
+            subscription_id=sub.id,
+        )
+        queued.append(row_for)
+    return [n for n in queued if n.next_at <= now]  # those held back go when the job finds them due
+
+
+def _hours(text: str) -> tuple[time, time] | None:
+    try:
+        return rules.parse_hours(text) if text else None
+    except ValueError:
+        return None
+
+
+def _plain(row: Alert) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "serial": row.serial,
+        "merchant_id": row.merchant_id,
+        "detail": row.detail,
+        "opened_at": row.opened_at.isoformat(),
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+    }
+
+
+async def subscribe(
+    *,
+    merchant_id: int | None,
+    channel: str,
+    address: str,
+    kinds: list[str],
+    quiet_hours: str,
+    by: str,
+    now: datetime,
+) -> Subscription:
+    """A new way to hear alerts. SMS and WhatsApp go to +62 numbers only (P2's carrier); a webhook to a
+    public https URL, signed with a secret made here (and shown once, in the answer)."""
+    if channel not in notifications.CHANNELS:
+        raise Invalid("channel: email, sms, whatsapp or webhook")
+    if unknown := [k for k in kinds if k not in rules.KINDS]:
+        raise Invalid("unknown alert kinds: " + ", ".join(unknown))
+    if quiet_hours:
+        try:
+            rules.parse_hours(quiet_hours)
+        except ValueError as e:
+            raise Invalid("quiet_hours is HH:MM-HH:MM") from e
+    if channel in (notifications.SMS, notifications.WHATSAPP) and not re.fullmatch(r"\+62\d{8,13}", address):
+        raise Invalid("SMS and WhatsApp go to Indonesian numbers only (+62…) (P2)", rule="P2")
+    if channel == notifications.EMAIL and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+        raise Invalid("not an email address")
+    secret = None
+    if channel == notifications.WEBHOOK:
+        try:
+            webhooks.check_url(address)
+        except webhooks.UnsafeUrl as e:
+            raise Invalid(str(e)) from e
+        secret = "whsec_" + secrets.token_urlsafe(24)
+    async with in_transaction():
+        row = await Subscription.create(
+            merchant_id=merchant_id, channel=channel, address=address[:254], kinds=kinds,
+            quiet_hours=quiet_hours, secret=secret, created_by=by, created_at=now,
+        )  # fmt: skip
+        await audit.record(
+            actor=by, action="subscription.create", target=f"subscription:{row.id}", at=now,
+            merchant_id=merchant_id,
+            after={"channel": channel, "address": address, "kinds": kinds, "quiet_hours": quiet_hours},
+        )  # fmt: skip
+    return row
+
+
+async def unsubscribe(row: Subscription, *, by: str, now: datetime) -> None:
+    async with in_transaction():
+        await row.delete()
+        await audit.record(
+            actor=by, action="subscription.delete", target=f"subscription:{row.id}", at=now,
+            merchant_id=row.merchant_id, before={"channel": row.channel, "address": row.address},
+        )  # fmt: skip
 
 
 async def acknowledge(row: Alert, who: str, now: datetime) -> Alert:

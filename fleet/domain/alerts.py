@@ -4,7 +4,7 @@ and the open alerts come in, what to open, keep and resolve goes out.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 OFFLINE, PAPER_OUT, LOW_BATTERY = "offline", "paper_out", "low_battery"
 ACTIVATION_DUE = "activation_due"  # O1: a merchant's activation deadline is near (about a merchant, no terminal)
@@ -80,3 +80,12 @@ def parse_hours(text: str) -> tuple[time, time]:
     """ "08:00-21:00" → (08:00, 21:00); ValueError for anything else."""
     opens, _, closes = text.partition("-")
     return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+
+
+def quiet_until(local: datetime, quiet: tuple[time, time] | None) -> datetime | None:
+    """When quiet hours (`quiet`: start and end, in the zone of `local`) hold at `local`, their end, when
+    a message waiting for them may go; None when they do not hold (or there are none)."""
+    if quiet is None or not within_hours(local, *quiet):
+        return None
+    end = local.replace(hour=quiet[1].hour, minute=quiet[1].minute, second=0, microsecond=0)
+    return end if end > local else end + timedelta(days=1)

@@ -8,7 +8,7 @@ QUEUED, SENT, FAILED = "queued", "sent", "failed"
 
 class Notification(Model):
     id = fields.IntField(primary_key=True)
-    channel = fields.CharField(max_length=8)  # email, sms
+    channel = fields.CharField(max_length=8)  # email, sms, whatsapp, webhook
     recipient = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField()
@@ -20,6 +20,7 @@ class Notification(Model):
     last_error = fields.CharField(max_length=300, null=True)
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
+    subscription_id = fields.IntField(null=True)  # a webhook's: whose key signs it
 
     class Meta:
         table = "notification"

@@ -17,8 +17,10 @@ from typing import Any
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from fleet.alerts.models import Subscription  # a webhook's key lives with its subscription
 from fleet.audit import service as audit
 from fleet.errors import Conflict
+from fleet.notifications import webhooks
 from fleet.notifications.models import FAILED, QUEUED, SENT, Notification
 from fleet.payments.gateway import Acquirer
 from fleet.settings import get_settings
@@ -29,7 +31,8 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 SEND_TIMEOUT_S = 10
-EMAIL, SMS = "email", "sms"
+EMAIL, SMS, WHATSAPP, WEBHOOK = "email", "sms", "whatsapp", "webhook"
+CHANNELS = (EMAIL, SMS, WHATSAPP, WEBHOOK)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -65,6 +68,31 @@ async def enqueue(
     return rows
 
 
+async def enqueue_to(
+    cause: str,
+    *,
+    channel: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    now: datetime,
+    not_before: datetime | None = None,
+    subscription_id: int | None = None,
+) -> Notification:
+    """Queue one message on one channel (an alert subscription's), to go at `not_before` at the earliest
+    (the end of quiet hours); call it inside the transaction of the change that causes it."""
+    return await Notification.create(
+        channel=channel,
+        recipient=recipient,
+        subject=subject[:200],
+        body=text if channel == WEBHOOK else text[:480] if channel != EMAIL else text,
+        cause=cause,
+        next_at=max(now, not_before) if not_before else now,
+        created_at=now,
+        subscription_id=subscription_id,
+    )
+
+
 def _send_email(to: str, subject: str, body: str) -> None:
     settings = get_settings()
     message = EmailMessage()
@@ -74,13 +102,22 @@ def _send_email(to: str, subject: str, body: str) -> None:
         smtp.send_message(message)
 
 
-async def _send(row: Notification, acquirer: Acquirer | None) -> None:
+async def _send(row: Notification, acquirer: Acquirer | None, now: datetime) -> None:
     if row.channel == EMAIL:
         await asyncio.wait_for(asyncio.to_thread(_send_email, row.recipient, row.subject, row.body), SEND_TIMEOUT_S + 5)
-    elif row.channel == SMS:
+    elif row.channel in (SMS, WHATSAPP):
         if acquirer is None:
-            raise RuntimeError("no SMS carrier: payments are off on this service")
-        await asyncio.wait_for(acquirer.send_sms(row.recipient, row.body), SEND_TIMEOUT_S)
+            raise RuntimeError("no message carrier: payments are off on this service")
+        send = acquirer.send_sms if row.channel == SMS else acquirer.send_whatsapp
+        await asyncio.wait_for(send(row.recipient, row.body), SEND_TIMEOUT_S)
+    elif row.channel == WEBHOOK:
+        found = await Subscription.get_or_none(id=row.subscription_id) if row.subscription_id else None
+        if found is None or not found.secret:
+            raise RuntimeError("the webhook's subscription is gone")
+        body = row.body.encode()
+        await asyncio.wait_for(
+            webhooks.post(row.recipient, found.secret, body, int(now.timestamp())), SEND_TIMEOUT_S + 5
+        )
     else:
         raise RuntimeError(f"unknown channel {row.channel!r}")
 
@@ -90,7 +127,7 @@ async def deliver(rows: Iterable[Notification], acquirer: Acquirer | None, now: 
     for row in rows:
         row.attempts += 1
         try:
-            await _send(row, acquirer)
+            await _send(row, acquirer, now)
         except Exception as e:  # the channel is down or refuses: the job tries again
             row.last_error = f"{type(e).__name__}: {e}"[:300]
             if row.attempts >= MAX_ATTEMPTS:

@@ -35,6 +35,7 @@ class Acquirer(Protocol):
     async def cancel(self, provider_ref: str) -> None: ...
     async def settlement(self, day: date) -> str: ...
     async def send_sms(self, to: str, text: str) -> None: ...
+    async def send_whatsapp(self, to: str, text: str) -> None: ...
     async def paylater_customer(self, phone: str) -> dict[str, Any]: ...
     async def capture_card(
         self, token: str, approval: str, amount: int, reference: str, terminal: str
@@ -78,6 +79,11 @@ class SandboxGateway:
         """The SMS adapter: the gateway's carrier, which serves +62 numbers only (P2)."""
         async with self._client() as client:
             (await client.post("/v1/sms", json={"to": to, "text": text})).raise_for_status()
+
+    async def send_whatsapp(self, to: str, text: str) -> None:
+        """The same carrier's WhatsApp messages (+62 numbers only, as SMS)."""
+        async with self._client() as client:
+            (await client.post("/v1/whatsapp", json={"to": to, "text": text})).raise_for_status()
 
     async def paylater_customer(self, phone: str) -> dict[str, Any]:
         """The PayLater adapter: the customer's credit limit and payment history."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from fleet.alerts import service as alerts
-from fleet.alerts.models import Alert
+from fleet.alerts.models import Alert, Subscription
 from fleet.devices.models import Device, Merchant
 from fleet.domain import alerts as rules
 from fleet.payments.models import FixPaymentCase, RefundRequest
@@ -20,8 +20,10 @@ from tools.mosquitto import free_port
 
 
 async def _only_terminals_alerting() -> None:
-    """The seed's alert, suggestions and pending refunds out of the way: each test here is about one rule."""
+    """The seed's alert, suggestions, pending refunds and subscriptions out of the way: each test here is
+    about one rule, told by the merchant's alert address (and FLEET_SUPPORT_EMAIL)."""
     await Alert.all().delete()
+    await Subscription.all().delete()
     await Suggestion.all().delete()
     await RefundRequest.all().delete()
 

@@ -27,6 +27,9 @@ ACCESS = {
     ("POST", "/auth/password"): "scoped",  # the caller's own password (set back after it)
     ("GET", "/alerts"): "scoped",
     ("POST", "/alerts/{alert_id}/acknowledge"): "hidden",
+    ("GET", "/alerts/subscriptions"): "scoped",
+    ("POST", "/alerts/subscriptions"): "scoped",  # always the caller's own merchant
+    ("DELETE", "/alerts/subscriptions/{subscription_id}"): "hidden",
     ("GET", "/audit"): "scoped",
     ("GET", "/notifications"): "staff",
     ("POST", "/notifications/{notification_id}/retry"): "staff",
@@ -82,6 +85,7 @@ BODIES = {
     ("POST", "/auth/password"): {"json": {"current_password": PASSWORD, "new_password": "a-new-password-42"}},
     ("POST", "/users"): {"json": {"username": "intruder", "password": "0123456789ab", "role": "admin"}},
     ("POST", "/merchants"): {"json": {"name": "Intruder"}},
+    ("POST", "/alerts/subscriptions"): {"json": {"channel": "email", "address": "pemilik@toko-a.id"}},
     ("PATCH", "/merchants/{merchant_id}"): {"json": {"auto_cancel_minutes": 5}},
     ("POST", "/devices/{serial}/commands"): {"json": {"name": "ping"}},
     ("POST", "/devices/import"): {
@@ -141,7 +145,8 @@ async def _scenario(url: str) -> None:
             "session_id": seed.paylater["B"],
             "refund_id": str(seed.refunds["B"]),
             "alert_id": str(seed.alerts["B"]),
-            "notification_id": "1",  # staff-only routes: refused before any lookup
+            "notification_id": "1",
+            "subscription_id": str(seed.subscriptions["B"]),  # staff-only routes: refused before any lookup
         }
         b_markers = [*seed.devices["B"], "Merchant B", seed.commands["B"], "merchant_b", "B's problem"]
         b_commands = await Command.filter(device__merchant_id=seed.merchants["B"]).count()
