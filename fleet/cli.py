@@ -44,6 +44,7 @@ def _serve_app(args: argparse.Namespace) -> int:
         settings.broker_url,
         ingest_workers=settings.ingest_workers,
         broker_port=settings.broker_port,
+        housekeeping_every=settings.housekeeping_s,
         acquirer=acquirer,
         secret=secret,
     )

@@ -167,7 +167,7 @@ class Service:
         while not self._stop.is_set():
             try:
                 now = datetime.now(UTC)
-                await repairs.housekeeping(now)
+                await repairs.housekeeping(now, self.acquirer)
                 await refunds.auto_approve(now, self.acquirer)
             except Exception:  # a failed round must not end the loop; the next one retries
                 log.exception("housekeeping failed")

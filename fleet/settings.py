@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     # A terminal counts as online while its session is and it was heard within this many seconds (three
     # heartbeats of the default 60 s): see fleet.domain.presence.
     presence_window_s: int = 180
+    housekeeping_s: float = 60  # how often the periodic jobs run (suggestions, rentals, RF1, O1, alerts)
     # Whether the service office closes on the government's collective leave days (cuti bersama): then they
     # are not working days for S1 and RF1 (S2). A business decision; off, only public holidays count.
     collective_leave: bool = False

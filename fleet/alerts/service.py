@@ -26,6 +26,7 @@ from fleet.domain import alerts as rules
 from fleet.domain import onboarding, tickets
 from fleet.domain.calendar import DEFAULT_ZONE, OFFICE_ZONE, local_day
 from fleet.errors import Invalid
+from fleet.ingest.models import Event
 from fleet.notifications import service as notifications
 from fleet.notifications import webhooks
 from fleet.notifications.models import Notification
@@ -52,6 +53,7 @@ TEXTS = {
     ),
     rules.FIX_CASE: ("Pembayaran tanpa pesanan", "Kasus perbaikan pembayaran {detail} di terminal {serial} (FP1)."),
     rules.PRINTER_ERRORS: ("Printer {serial} sering gagal", "Printer terminal {serial} berulang kali error."),
+    rules.COVER_OPEN: ("Printer {serial} terbuka", "Tutup printer terminal {serial} terbuka; struk tidak tercetak."),
 }
 RESOLVED = {
     rules.OFFLINE: "Terminal {serial} terhubung kembali.",
@@ -63,6 +65,7 @@ RESOLVED = {
     rules.REFUND_DUE: "Permintaan refund pada terminal {serial} sudah dijawab.",
     rules.FIX_CASE: "Kasus pembayaran terminal {serial} sudah diselesaikan.",
     rules.PRINTER_ERRORS: "Saran perbaikan printer {serial} sudah ditangani.",
+    rules.COVER_OPEN: "Tutup printer terminal {serial} sudah ditutup.",
 }
 
 
@@ -88,6 +91,7 @@ async def holding(now: datetime, merchants: dict[int, Merchant]) -> list[rules.C
     low = Device.filter(battery_pct__lt=rules.LOW_BATTERY_PCT, merchant_id__isnull=False)
     for serial, merchant_id, pct in await low.values_list("serial", "merchant_id", "battery_pct"):
         found.append(rules.Condition(rules.LOW_BATTERY, serial, merchant_id, f"{pct}%"))
+    found += await _covers_open(now)
     for merchant in merchants.values():  # O1: onboarding still open days before the activation deadline
         if merchant.activated_on is not None or merchant.first_payment_at is None:
             continue
@@ -97,6 +101,22 @@ async def holding(now: datetime, merchants: dict[int, Merchant]) -> list[rules.C
             detail = f"{merchant.name} ({state.activation_due})"
             found.append(rules.Condition(rules.ACTIVATION_DUE, "", merchant.id, detail))
     return found + await _work_waiting(now, merchants)
+
+
+async def _covers_open(now: datetime) -> list[rules.Condition]:
+    """Terminals whose latest cover fault of the last day says the cover is open (the terminal journals
+    a `fault` cover_open when it opens and again, inactive, when it closes)."""
+    since = now - timedelta(hours=rules.FAULTS_LOOKED_BACK_H)
+    faults = Event.filter(type="fault", device_time__gte=since).order_by("device_time", "id")
+    latest: dict[str, tuple[int | None, bool]] = {}
+    for serial, merchant_id, data in await faults.values_list("serial", "merchant_id", "data"):
+        if isinstance(data, dict) and data.get("code") == "cover_open":
+            latest[str(serial)] = (merchant_id, bool(data.get("active")))
+    return [
+        rules.Condition(rules.COVER_OPEN, serial, merchant_id, "printer cover open")
+        for serial, (merchant_id, active) in latest.items()
+        if active and merchant_id is not None
+    ]
 
 
 async def _work_waiting(now: datetime, merchants: dict[int, Merchant]) -> list[rules.Condition]:

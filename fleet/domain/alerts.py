@@ -13,6 +13,7 @@ RENTAL_ENDING = "rental_ending"  # a rented terminal's period ends within NEAR_D
 REFUND_DUE = "refund_due"  # RF1: a refund request unanswered on the eve of its automatic approval
 FIX_CASE = "fix_case"  # FP1: a payment without its order waits for Biz Support
 PRINTER_ERRORS = "printer_errors"  # the printer keeps failing: the suggestion rule found it
+COVER_OPEN = "cover_open"  # the printer's cover was left open (its last cover fault is still active)
 KINDS = (
     OFFLINE,
     PAPER_OUT,
@@ -23,9 +24,11 @@ KINDS = (
     REFUND_DUE,
     FIX_CASE,
     PRINTER_ERRORS,
+    COVER_OPEN,
 )
 # Who acts on an alert: Biz Support for these; the merchant for the others.
 FOR_SUPPORT = (ACTIVATION_DUE, REPAIR_DUE, FIX_CASE, PRINTER_ERRORS)
+FAULTS_LOOKED_BACK_H = 24  # a cover fault older than this with no later news is left to the offline rule
 NEAR_DAYS = 3  # working days ahead that count as near (a rental's end)
 LOW_BATTERY_PCT = 15
 

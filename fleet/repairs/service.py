@@ -23,6 +23,7 @@ from fleet.domain import costs, rental, suggestions, tickets, warranty
 from fleet.domain.shipping import Shipment
 from fleet.errors import Invalid, NotFound
 from fleet.ingest.models import Event
+from fleet.payments.gateway import Acquirer
 from fleet.repairs.exceptions import BadSwap, NotRegistered, StaleTicket, TooManyChecks, TransitionRefused
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from fleet.workdays import calendar_for
@@ -369,12 +370,12 @@ async def run_suggestions(now: datetime, limits: suggestions.Thresholds = sugges
     return created
 
 
-async def housekeeping(now: datetime) -> dict[str, int]:
-    """One round of the periodic jobs; what each did."""
+async def housekeeping(now: datetime, acquirer: Acquirer | None = None) -> dict[str, int]:
+    """One round of the periodic jobs; what each did (`acquirer`: the carrier alerts' SMS go through)."""
     return {
         "suggestions": await run_suggestions(now),
         "rental_commands": await sync_rental_locks(office_day(now), now),
         "auto_approved": await auto_approve(now),
         "merchants_activated": await sync_onboarding(now),
-        **{f"alerts_{k}": v for k, v in (await alerts.evaluate(now)).items()},
+        **{f"alerts_{k}": v for k, v in (await alerts.evaluate(now, acquirer)).items()},
     }

@@ -243,3 +243,28 @@ def test_work_waiting_by_a_day_alerts_who_must_do_it(database_url, monkeypatch):
     assert sorted(to) == ["biz-support@fleet.example", "pemilik@toko-a.id"]
     assert len(to["biz-support@fleet.example"]) == 6 and len(to["pemilik@toko-a.id"]) == 4  # opened + resolved
     assert any("Sewa" in s for s in to["pemilik@toko-a.id"]) and any("refund" in s for s in to["pemilik@toko-a.id"])
+
+
+def test_a_cover_left_open_is_an_alert_until_the_terminal_says_it_is_closed(database_url):
+    """#19: the terminal journals a `fault` cover_open when the cover opens and again, inactive, when it
+    closes; the alert follows the latest of them."""
+    from tests import factories
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (_client, seed):
+            await _only_terminals_alerting()
+            now = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+            await Device.all().update(online=True, last_seen=now, paper="ok", battery_pct=80)
+            serial = seed.devices["A"][0]
+            opened = {"code": "cover_open", "active": True}
+            await factories.event(serial, 100, "fault", now - timedelta(minutes=3), opened)
+            await factories.event(
+                serial, 101, "fault", now - timedelta(minutes=2), {"code": "paper_low", "active": True}
+            )
+            assert await alerts.evaluate(now) == {"opened": 1, "resolved": 0}
+            [alert] = await Alert.filter(resolved_at__isnull=True)
+            assert (alert.kind, alert.serial) == ("cover_open", serial)
+            await factories.event(serial, 102, "fault", now - timedelta(minutes=1), opened | {"active": False})
+            assert await alerts.evaluate(now) == {"opened": 0, "resolved": 1}
+
+    asyncio.run(body())
