@@ -34,6 +34,20 @@ def signature(secret: str, stamp: int, body: bytes) -> str:
     return "v1=" + hmac.new(secret.encode(), str(stamp).encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def verify(secret: str, headers: dict[str, str], body: bytes, now: int, window_s: int = 300) -> None:
+    """What a receiver does with one of these (its own systems may use this very function): the signature
+    over the timestamp and the raw body, and the timestamp within `window_s` of `now`, so a captured
+    request replayed later is refused. Raises ValueError ("bad_signature" or "stale")."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    stamp = lowered.get("x-fleet-timestamp", "")
+    if not stamp.isdigit() or not hmac.compare_digest(
+        lowered.get("x-fleet-signature", ""), signature(secret, int(stamp), body)
+    ):
+        raise ValueError("bad_signature")
+    if abs(now - int(stamp)) > window_s:
+        raise ValueError("stale")
+
+
 def check_url(url: str) -> None:
     """The URL's form, at subscription time: https (http only where private addresses are allowed)."""
     parts = urlsplit(url)

@@ -1,6 +1,7 @@
-"""#19 end to end: a terminal that dies is one alert, told once by email, and one all-clear when it is
-back. Real parts: `fleet serve` (its periodic jobs and outbox), a real Mosquitto (the terminal's last will
-says it is offline), a virtual terminal on the real firmware killed with SIGKILL, and a real SMTP server.
+"""#19 end to end: a terminal's printer out of paper is one alert; a terminal that dies is one alert, told
+once by email, and one all-clear when it is back. Real parts: `fleet serve` (its periodic jobs and
+outbox), a real Mosquitto (the terminal's last will says it is offline), a virtual terminal on the real
+firmware killed with SIGKILL, and a real SMTP server.
 
 The merchant's threshold is at least five minutes; rather than wait for it, the test moves the terminal's
 last message back in the database once the broker has said it is gone, as if that time had passed.
@@ -41,7 +42,7 @@ def test_a_killed_terminal_is_one_offline_alert_by_email_and_one_all_clear(tmp_p
             with fleet:
                 token = fleet.token("ops", "ops-pass-123")
                 dev = vterm.provision(tmp_path / "terminals", broker.url, 75, 0, {"heartbeat_s": 1})
-                proc = vterm.start(dev, "1A B 1#", stay=True)
+                proc = vterm.start(dev, "1A B 1# !paper=out 1A B 1#", stay=True)
 
                 def device() -> dict:
                     return fleet.request("GET", f"/devices/{SERIAL}", token=token)[1]
@@ -53,22 +54,29 @@ def test_a_killed_terminal_is_one_offline_alert_by_email_and_one_all_clear(tmp_p
                 )
                 assert status == 200
 
+                paper = f"Kertas habis di {SERIAL}"
+                wait(lambda: [m for m in smtp.inbox if m["Subject"] == paper], timeout=30, what="the paper alert")
+
                 proc.send_signal(signal.SIGKILL)  # no goodbye: the broker's last will says offline
                 proc.wait()
                 wait(lambda: device().get("online") is False, what="the last will")
                 with sqlite3.connect(db_path) as db:
                     gone = (datetime.now(UTC) - timedelta(minutes=40)).isoformat()
                     db.execute("UPDATE device SET last_seen = ? WHERE serial = ?", (gone, SERIAL))
-                [told] = wait(lambda: list(smtp.inbox), timeout=30, what="the offline email")
-                assert told["To"] == "pemilik@toko-alarm.id" and told["Subject"] == f"Terminal {SERIAL} offline"
-                [alert] = fleet.request("GET", "/alerts", token=token)[1]
-                assert (alert["kind"], alert["serial"]) == ("offline", SERIAL)
+                offline = f"Terminal {SERIAL} offline"
+                [told] = wait(lambda: [m for m in smtp.inbox if m["Subject"] == offline], timeout=30, what="offline")
+                assert told["To"] == "pemilik@toko-alarm.id"
+                kinds = {(a["kind"], a["serial"]) for a in fleet.request("GET", "/alerts", token=token)[1]}
+                assert kinds == {("offline", SERIAL), ("paper_out", SERIAL)}
 
-                proc = vterm.start(dev, "", stay=True)  # back: the alert resolves itself, told once
-                wait(lambda: len(smtp.inbox) == 2, timeout=40, what="the all-clear")
-                assert smtp.inbox[1]["Subject"] == f"Terminal {SERIAL} terhubung kembali."
+                proc = vterm.start(dev, "", stay=True)  # back, paper loaded: both resolve, each told once
+                wait(lambda: len(smtp.inbox) == 4, timeout=40, what="the all-clears")
                 assert fleet.request("GET", "/alerts", token=token)[1] == []
-                assert len(smtp.inbox) == 2  # each told once, whatever the rounds since
+                subjects = sorted(m["Subject"] for m in smtp.inbox)
+                assert subjects == sorted([
+                    paper, offline, f"Terminal {SERIAL} terhubung kembali.",
+                    f"Kertas printer terminal {SERIAL} sudah diganti.",
+                ]), subjects  # fmt: skip
         finally:
             if proc is not None:
                 proc.kill()

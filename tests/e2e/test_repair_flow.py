@@ -145,6 +145,16 @@ async def _scenario(url: str, broker: mosquitto.Mosquitto, tmp_path) -> None:  #
             assert overdue == []  # finished on 29 December, inside its window
             mine = (await client.get("/tickets", headers=owner)).json()
             assert [t["id"] for t in mine] == [ticket["id"]]
+            # #19: the audit trail holds the walk, each step once with its actor, for staff and the owner.
+            for who in (support, owner):
+                audit = (await client.get(f"/audit?target=ticket:{ticket['id']}", headers=who)).json()["items"]
+                assert [(e["action"], e["actor"]) for e in reversed(audit)] == [
+                    (f"ticket.{action}", actor) for action, actor in trail
+                ]
+            received_entry = next(e for e in audit if e["action"] == "ticket.receive")
+            assert (
+                received_entry["before"] == {"state": "in_transit"} and received_entry["after"]["state"] == "received"
+            )
     finally:
         stop.set()
         if ingest is not None:

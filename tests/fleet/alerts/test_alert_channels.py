@@ -18,6 +18,7 @@ from fleet.alerts.models import Alert, Subscription
 from fleet.devices.models import Device
 from fleet.domain import alerts as rules
 from fleet.notifications import service as notifications
+from fleet.notifications import webhooks
 from fleet.notifications.models import Notification
 from fleet.payments.gateway import SandboxGateway
 from fleet.payments.models import RefundRequest
@@ -25,6 +26,7 @@ from fleet.repairs.models import Suggestion
 from fleet.settings import get_settings
 from tests.api_helpers import fleet_api, login
 from tests.gateway_helpers import API_KEY, SECRET, Gateway
+from tests.mail_helpers import Smtp
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB
 
@@ -56,6 +58,9 @@ class Receiver:
 
 def test_subscriptions_carry_alerts_by_whatsapp_sms_and_signed_webhook_and_keep_quiet_hours(database_url, monkeypatch):
     monkeypatch.setattr(get_settings(), "webhook_private_ok", True)  # the receiver is on this machine
+    smtp = Smtp().start()
+    monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(get_settings(), "smtp_port", smtp.port)
     receiver = Receiver()
     with Gateway("http://127.0.0.1:9/unused") as gateway:
         acquirer = SandboxGateway(gateway.url, API_KEY, SECRET)
@@ -76,11 +81,12 @@ def test_subscriptions_carry_alerts_by_whatsapp_sms_and_signed_webhook_and_keep_
                 wa = await subscribe(channel="whatsapp", address="+6281234567001", kinds=["paper_out"])
                 hook = await subscribe(channel="webhook", address=receiver.url)
                 quiet = await subscribe(channel="sms", address="+6281234567002", quiet_hours="09:00-12:00")
-                assert wa.status_code == hook.status_code == quiet.status_code == 201, hook.text
+                night = await subscribe(channel="email", address="malam@toko-a.id", quiet_hours="09:00-12:00")
+                assert wa.status_code == hook.status_code == quiet.status_code == night.status_code == 201
                 secret = hook.json()["secret"]
                 assert secret and wa.json()["secret"] is None
                 listed = (await client.get("/alerts/subscriptions", headers=owner)).json()
-                assert len(listed) == 3 and all(s["secret"] is None for s in listed)
+                assert len(listed) == 4 and all(s["secret"] is None for s in listed)
                 assert (
                     await client.get("/alerts/subscriptions", headers=await login(client, "merchant_b"))
                 ).json() == []
@@ -94,31 +100,45 @@ def test_subscriptions_carry_alerts_by_whatsapp_sms_and_signed_webhook_and_keep_
                 sent = httpx.get(f"{gateway.url}/sandbox/whatsapp").json()
                 assert [m["to"] for m in sent] == ["+6281234567001"] and "kehabisan kertas" in sent[0]["text"]
                 assert httpx.get(f"{gateway.url}/sandbox/sms").json() == []  # quiet until 12:00 WIB
-                held = await Notification.filter(channel="sms").order_by("id")
-                assert [n.next_at for n in held] == [datetime(2026, 12, 1, 5, 0, tzinfo=UTC)] * 2
+                assert smtp.inbox == []  # the email too
+                held = await Notification.filter(channel__in=["sms", "email"]).order_by("id")
+                assert [n.next_at for n in held] == [datetime(2026, 12, 1, 5, 0, tzinfo=UTC)] * 4
 
                 events = []
                 for headers, raw in receiver.posts:
                     stamp = headers["x-fleet-timestamp"]
                     mac = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
                     assert headers["x-fleet-signature"] == "v1=" + mac
+                    webhooks.verify(secret, headers, raw, int(stamp))  # as the receiver checks it
+                    for forged, later in ((raw + b" ", 0), (raw, 600)):  # tampered; replayed ten minutes on
+                        try:
+                            webhooks.verify(secret, headers, forged, int(stamp) + later)
+                        except ValueError as refused:
+                            assert str(refused) == ("bad_signature" if later == 0 else "stale")
+                        else:
+                            raise AssertionError("a forged or replayed webhook verified")
                     events.append(json.loads(raw))
                 assert [(e["event"], e["alert"]["kind"]) for e in events] == [
                     ("alert.opened", "offline"),
                     ("alert.opened", "paper_out"),
                 ]
                 assert await notifications.send_due(acquirer, datetime(2026, 12, 1, 4, 59, tzinfo=UTC)) == 0
-                assert await notifications.send_due(acquirer, datetime(2026, 12, 1, 5, 0, tzinfo=UTC)) == 2
+                assert await notifications.send_due(acquirer, datetime(2026, 12, 1, 5, 0, tzinfo=UTC)) == 4
                 assert len(httpx.get(f"{gateway.url}/sandbox/sms").json()) == 2
+                assert sorted(m["Subject"] for m in smtp.inbox) == [
+                    "Kertas habis di TKM-A000",
+                    "Terminal TKM-A000 offline",
+                ]
 
                 gone = await client.delete(f"/alerts/subscriptions/{wa.json()['id']}", headers=owner)
                 assert gone.status_code == 204
-                assert len((await client.get("/alerts/subscriptions", headers=owner)).json()) == 2
+                assert len((await client.get("/alerts/subscriptions", headers=owner)).json()) == 3
 
         try:
             asyncio.run(body())
         finally:
             receiver.stop()
+            smtp.stop()
 
 
 def test_a_webhook_into_the_fleets_own_network_is_never_posted(database_url, monkeypatch):

@@ -30,7 +30,7 @@ def test_every_change_is_recorded_once_with_who_what_before_and_after(database_u
             )  # fmt: skip
 
             calls = [
-                ("POST", f"/devices/{serial}/commands", owner, {"json": {"name": "ping"}}),
+                ("POST", f"/devices/{serial}/commands", support, {"json": {"name": "lock"}}),
                 ("POST", f"/tickets/{seed.tickets['A']}/actions/cancel", owner, {"json": {"data": {}}}),
                 ("PATCH", f"/merchants/{a}", owner, {"json": {"auto_cancel_minutes": 45}}),
                 ("POST", f"/devices/{serial}/credentials", support, {}),
@@ -67,6 +67,10 @@ def test_every_change_is_recorded_once_with_who_what_before_and_after(database_u
             assert by_action["ticket.cancel"]["before"] == {"state": "opened"}
             assert by_action["ticket.cancel"]["after"]["state"] == "cancelled"
             assert by_action["command.sent"]["target"] == f"device:{serial}"
+            assert (
+                by_action["command.sent"]["actor"] == "support"
+                and by_action["command.sent"]["after"]["command"] == "lock"
+            )
             assert by_action["devices.imported"]["after"] == {"devices": 1, "serials": ["TKM-A900"]}
             credentials = by_action["device.credentials"]
             assert credentials["after"] == {"credentials": True} and "password" not in str(credentials)
@@ -76,7 +80,7 @@ def test_every_change_is_recorded_once_with_who_what_before_and_after(database_u
             tickets = (await client.get("/audit?action=ticket.", headers=support)).json()
             assert [e["action"] for e in tickets["items"]] == ["ticket.cancel"]
             mine = (await client.get("/audit?actor=support", headers=support)).json()
-            assert {e["actor"] for e in mine["items"]} == {"support"} and mine["total"] == 5
+            assert {e["actor"] for e in mine["items"]} == {"support"} and mine["total"] == 6
             target = (await client.get(f"/audit?target=merchant:{a}", headers=support)).json()
             assert {e["action"] for e in target["items"]} >= {"merchant.settings", "merchant.onboarded"}
 
