@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from fleet.audit import service as audit
 from fleet.devices.models import Device, Merchant
 from fleet.errors import NotFound
 from fleet.ingest.models import Event
@@ -83,6 +84,11 @@ async def create(
             f"paylink:{token}", now, email=email, subject=f"Tagihan {receipt} - {shop}", text=body
         )
         queued += await notifications.enqueue(f"paylink:{token}", now, phone=phone, subject="", text=text)
+        await audit.record(  # the link's token is its secret: the trail names the order, not the link
+            actor=who, action="paylink.sent", target=f"order:{device.serial}/{receipt}", at=now,
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            after={"amount": amount, "methods": methods, "email": email, "phone": phone},
+        )  # fmt: skip
     await notifications.deliver(queued, acquirer, now)  # at once; a channel that is down is retried by the job
     return link
 

@@ -96,20 +96,28 @@ async def create(
         raise BadRefund(str(e), rule=e.rule) from e
     if await RefundRequest.exists(serial=device.serial, receipt=receipt, status="pending"):
         raise RefundConflict("this order already has a request waiting for an answer")
-    return await RefundRequest.create(
-        merchant_id=device.merchant_id,  # type: ignore[attr-defined]
-        serial=device.serial,
-        receipt=receipt,
-        kind=kind,
-        solution=solution if kind == "complaint" else None,
-        paid=int(order["paid"]),
-        shipping=shipping,
-        refund_amount=asked.refund,
-        customer_email=email,
-        customer_phone=phone,
-        made_at=now,
-        answer_due=refunds.answer_due(now, calendar_for(now.date()), await merchant_zone(device.merchant_id)),  # type: ignore[attr-defined]
-    )
+    due = refunds.answer_due(now, calendar_for(now.date()), await merchant_zone(device.merchant_id))  # type: ignore[attr-defined]
+    async with in_transaction():
+        made = await RefundRequest.create(
+            merchant_id=device.merchant_id,  # type: ignore[attr-defined]
+            serial=device.serial,
+            receipt=receipt,
+            kind=kind,
+            solution=solution if kind == "complaint" else None,
+            paid=int(order["paid"]),
+            shipping=shipping,
+            refund_amount=asked.refund,
+            customer_email=email,
+            customer_phone=phone,
+            made_at=now,
+            answer_due=due,
+        )
+        await audit.record(
+            actor=who, action=f"refund.{kind}", target=f"refund:{made.id}", at=now,
+            merchant_id=made.merchant_id,  # type: ignore[attr-defined]
+            after={"receipt": receipt, "refund_amount": made.refund_amount, "answer_due": due},
+        )  # fmt: skip
+    return made
 
 
 async def approve(
