@@ -483,6 +483,11 @@ async def ticket_action(request: Request, now: Now, ticket_id: int) -> Response:
 # -- what the ingest could not store ----------------------------------------------------------------------
 
 
+def _page_number(page: str) -> int:
+    """A list's page from the query string: 1 to 100,000, and 1 for anything else."""
+    return min(int(page), 100_000) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+
+
 AUDIT_ROWS = 50
 # The families of actions the audit page filters by (an action is "<family>.<what>").
 AUDIT_FAMILIES = (
@@ -499,7 +504,7 @@ async def audit_page(
     who = await _who(request)
     actor, target = actor.strip()[:80], target.strip()[:80]
     action = action if action in AUDIT_FAMILIES else ""
-    number = min(int(page), 100_000) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    number = _page_number(page)
     query = audit.listed(who, actor=actor or None, action=f"{action}." if action else None, target=target or None)
     total = await query.count()
     rows = await query.offset((number - 1) * AUDIT_ROWS).limit(AUDIT_ROWS)
@@ -523,7 +528,7 @@ async def quarantine_page(request: Request, serial: str = "", reason: str = "", 
     who = await _staff(request)
     serial = serial.strip().upper()[:32]
     reason = reason if reason in quarantine.REASONS else ""
-    number = min(int(page), 100_000) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    number = _page_number(page)
     total, rows = await quarantine.listing(
         serial or None, reason or None, QUARANTINE_ROWS, (number - 1) * QUARANTINE_ROWS
     )
