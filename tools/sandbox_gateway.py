@@ -333,7 +333,10 @@ class Process:
         argv += ["--webhook-url", self.webhook_url, "--webhook-secret", self.webhook_secret]
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        for _ in range(100):
+        # A minute: the first start on a fresh machine compiles every module it imports (fastapi, pydantic,
+        # uvicorn) before it listens; ten seconds was not always enough there.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 httpx.get(f"{self.url}/sandbox/sms", timeout=1)
                 return self

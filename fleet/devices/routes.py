@@ -76,7 +76,7 @@ async def list_devices(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> DevicePage:
-    query = service.listed(who, now, merchant_id=merchant_id, online=online, model=model, firmware=firmware, q=q)
+    query = await service.listed(who, now, merchant_id=merchant_id, online=online, model=model, firmware=firmware, q=q)
     total = await query.count()
     items = await query.offset(offset).limit(limit)
     return DevicePage(total=total, items=[DeviceOut(**device_out(d, now)) for d in items])

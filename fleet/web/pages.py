@@ -228,7 +228,7 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: int) -> R
 @router.get("/portal/devices")
 async def devices_page(request: Request, now: Now, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
     who = await _who(request)
-    query = devices_service.listed(
+    query = await devices_service.listed(
         who,
         now,
         merchant_id=int(merchant) if merchant.isdigit() and who.is_staff and len(merchant) < 10 else None,
