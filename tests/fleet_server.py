@@ -28,7 +28,7 @@ class FleetServer:
             FLEET_DATABASE_URL=database_url,
             FLEET_BROKER_URL=broker_url,
             FLEET_INGEST_WORKERS=str(workers),
-            FLEET_JWT_SECRET="a-test-secret-" + os.urandom(16).hex(),
+            FLEET_JWT_SECRET=os.urandom(32).hex(),  # 256 random bits: the randomness check wants 128 at least
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "fleet-serve.log"
