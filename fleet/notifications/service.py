@@ -85,7 +85,7 @@ async def enqueue_to(
         channel=channel,
         recipient=recipient,
         subject=subject[:200],
-        body=text if channel == WEBHOOK else text[:480] if channel != EMAIL else text,
+        body=text[:480] if channel in (SMS, WHATSAPP) else text,  # a text message's length; email and webhook whole
         cause=cause,
         next_at=max(now, not_before) if not_before else now,
         created_at=now,
