@@ -329,8 +329,9 @@ class Process:
 
     def start(self) -> "Process":
         """Start it and wait until it answers."""
-        argv = [sys.executable, "-m", "tools.sandbox_gateway", "--port", str(self.port), "--api-key", self.api_key]
-        argv += ["--webhook-url", self.webhook_url, "--webhook-secret", self.webhook_secret]
+        # `--name=value`: a random key may begin with "-", which argparse would take for an option.
+        argv = [sys.executable, "-m", "tools.sandbox_gateway", f"--port={self.port}", f"--api-key={self.api_key}"]
+        argv += [f"--webhook-url={self.webhook_url}", f"--webhook-secret={self.webhook_secret}"]
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         # A minute: the first start on a fresh machine compiles every module it imports (fastapi, pydantic,
