@@ -31,6 +31,7 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=1)
 SEND_TIMEOUT_S = 10
+CLAIM_FOR = timedelta(minutes=2)  # longer than any one try (SEND_TIMEOUT_S + 5)
 EMAIL, SMS, WHATSAPP, WEBHOOK = "email", "sms", "whatsapp", "webhook"
 CHANNELS = (EMAIL, SMS, WHATSAPP, WEBHOOK)
 
@@ -122,9 +123,23 @@ async def _send(row: Notification, acquirer: Acquirer | None, now: datetime) -> 
         raise RuntimeError(f"unknown channel {row.channel!r}")
 
 
+async def _claim(row: Notification, now: datetime) -> bool:
+    """Take the message for this try, or learn that another try (the request's, or the job's on this or
+    another process) has it: one conditional update on its attempt count, so exactly one wins. The claim
+    holds it for CLAIM_FOR; a process that dies mid-send leaves it to be tried again after that (a message
+    may then go twice, never none)."""
+    taken = await Notification.filter(id=row.id, status=QUEUED, attempts=row.attempts, next_at__lte=now).update(
+        attempts=row.attempts + 1, next_at=now + CLAIM_FOR
+    )
+    return bool(taken)
+
+
 async def deliver(rows: Iterable[Notification], acquirer: Acquirer | None, now: datetime) -> None:
-    """Try each message now; a channel that fails is recorded on the row (and retried later), never raised."""
+    """Try each message now, unless another try has it; a channel that fails is recorded on the row (and
+    retried later), never raised."""
     for row in rows:
+        if not await _claim(row, now):
+            continue
         row.attempts += 1
         try:
             await _send(row, acquirer, now)

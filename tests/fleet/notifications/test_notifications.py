@@ -135,3 +135,30 @@ def test_a_rejected_complaint_is_answered_while_smtp_is_down_and_the_customer_to
             assert row.status == "queued" and "barang rusak" in row.body
 
     asyncio.run(body())
+
+
+def test_a_message_is_sent_once_when_the_request_and_the_job_try_it_at_the_same_time(database_url, smtp_port):
+    """#19, found in CI: a pay link's SMS reached the customer twice. The request that queues a message
+    tries it at once while the job (on this or another service process) may pick up the same queued row:
+    both sent it. Each message is now claimed before it is tried, and only its claimer sends it."""
+
+    async def body() -> None:
+        async with fleet_api(database_url, acquirer=ACQUIRER):
+            now = datetime.now(UTC)
+            [held] = await notifications.enqueue("test:race", now, email="x@contoh.id", subject="s", text="t")
+            server = Smtp(smtp_port).start()
+            try:
+                loaded = await Notification.filter(id=held.id)  # what the job on another process loaded
+                await asyncio.gather(
+                    notifications.deliver([held], ACQUIRER, now),
+                    notifications.deliver(loaded, ACQUIRER, now),
+                    notifications.send_due(ACQUIRER, now),
+                )
+                await notifications.send_due(ACQUIRER, now + timedelta(hours=1))
+            finally:
+                server.stop()
+            assert len(server.inbox) == 1
+            row = await Notification.get(id=held.id)
+            assert row.status == "sent" and row.attempts == 1
+
+    asyncio.run(body())
