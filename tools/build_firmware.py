@@ -41,7 +41,11 @@ def build(out_dir: Path) -> Path:
         if rel.name == "main.py":
             shutil.copy(source, target)
             continue
-        subprocess.run([compiler, "-o", str(target.with_suffix(".mpy")), str(source)], check=True)
+        # The name a traceback shows is the file's path on the board ("link.py", "protocol/codec.py"), not
+        # where it was built: the bundle is the same bytes on every machine, and no long path of ours is
+        # interned in the terminal's heap.
+        out = str(target.with_suffix(".mpy"))
+        subprocess.run([compiler, "-s", rel.as_posix(), "-o", out, str(source)], check=True)
     return out_dir
 
 
