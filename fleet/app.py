@@ -98,7 +98,8 @@ def create_app(
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "degraded: nothing is being ingested"}})
     async def healthz() -> JSONResponse:
         """Health: the wire-contract version, refused requests and, with the service running, the ingest
-        (workers alive and connected, restarts, last batch stored, malformed and quarantined messages).
+        (workers alive and connected, restarts, last batch stored, malformed and quarantined messages) and
+        the periodic jobs (alive, leading or standing by, the last round).
         503 with status "degraded" while no ingest worker is alive and connected to the broker."""
         health: dict[str, Any] = {
             "status": "ok",
@@ -118,6 +119,7 @@ def create_app(
             health["ingest"] = ingest
             if not ingest["ok"]:
                 health["status"] = "degraded"
+            health["jobs"] = service.jobs_health()  # a jobs process down does not stop sales: not degraded
         try:  # messages waiting and channels failing (a channel down does not degrade the service)
             health["notifications"] = await notifications.health()
         except Exception:

@@ -121,6 +121,23 @@ async def _ingest(broker_url: str, group: str, worker_id: str, mqtt_version: str
     return 0
 
 
+async def _jobs() -> int:
+    from fleet import jobs
+
+    settings = get_settings()
+    acquirer = _acquirer()  # the carrier alerts' SMS and WhatsApp go through, RF1's refunds
+    await db.connect(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # finish the round in hand, then leave
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await jobs.run(settings.database_url, acquirer, settings.housekeeping_s, stop)
+    finally:
+        await db.disconnect()
+    return 0
+
+
 async def _with_db(job: Callable[[], Awaitable[int]]) -> int:
     url = get_settings().database_url
     _var_dir(url)
@@ -272,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         help="this worker's stable id: after a crash it resumes its own "
         "broker session, and the broker redelivers what it had not acknowledged",
     )
+    sub.add_parser(
+        "jobs", help="the periodic jobs (suggestions, rentals, RF1, O1, alerts); fleet serve runs it for you"
+    )
     imp = sub.add_parser("import-devices", help="register devices from a CSV file (see docs: columns)")
     imp.add_argument("csv", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="check the file, register nothing")
@@ -304,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ingest":
         return asyncio.run(_ingest(args.broker or get_settings().broker_url, args.group, args.id, args.mqtt))
+    if args.command == "jobs":
+        return asyncio.run(_jobs())
     if args.command == "serve":
         return _serve_app(args)
     if args.command == "import-devices":

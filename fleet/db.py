@@ -3,12 +3,17 @@
 tortoise -c fleet.db.TORTOISE_ORM makemigrations     # after a model change; commit the new file
 """
 
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from fleet.settings import get_settings
+
+M = TypeVar("M", bound=Model)
 
 MODELS = [
     "fleet.devices.models",
@@ -57,3 +62,17 @@ async def connect(database_url: str, shared: bool = False) -> None:
 
 async def disconnect() -> None:
     await Tortoise.close_connections()
+
+
+async def in_batches(query: QuerySet[M], size: int = 500) -> AsyncIterator[list[M]]:
+    """The rows of `query` a batch at a time, by keyset on the primary key (each batch a fresh indexed
+    range `id > last`, never an OFFSET): a job walks any number of rows holding `size` of them."""
+    last: Any = None
+    while True:
+        page = query if last is None else query.filter(id__gt=last)
+        rows = await page.order_by("id").limit(size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        last = rows[-1].pk

@@ -3,7 +3,8 @@ with a payment gateway, the payments jobs and the terminals' PayLater requests.
 
 `Service` is the app's lifespan: on start it applies migrations, connects the database, starts the
 in-process broker when no external one is configured, spawns the ingest workers as `fleet ingest`
-processes (restarted when they die) and runs the command dispatcher; on stop it undoes all of that.
+processes and the periodic jobs as `fleet jobs` (each restarted when it dies) and runs the command
+dispatcher; on stop it undoes all of that.
 """
 
 import asyncio
@@ -13,23 +14,21 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 
-from fleet import db
+from fleet import db, jobs
 from fleet.auth import keys
 from fleet.broker import BrokerAddress, InProcessBroker
 from fleet.commands.dispatcher import Dispatcher
 from fleet.ingest.worker import READY, STATUS, STATUS_EVERY_S
 from fleet.notifications import service as notifications
-from fleet.payments import refunds
 from fleet.payments import service as payments
-from fleet.payments.gateway import Acquirer
+from fleet.payments.gateway import Acquirer, SandboxGateway
 from fleet.payments.requests import TerminalRequests
-from fleet.repairs import service as repairs
 
 NOTIFY_EVERY_S = 2.0  # how often the outbox is looked at
 log = logging.getLogger("fleet.service")
@@ -69,7 +68,8 @@ class Service:
         self.started = asyncio.Event()
         self.ingest_ready = asyncio.Event()  # an ingest worker has its subscriptions: terminals may publish
         self.worker_status: dict[int, tuple[float, dict[str, Any]]] = {}  # index -> (monotonic time, status)
-        self.restarts: dict[int, int] = {}
+        self.restarts: dict[int | str, int] = {}
+        self.jobs_status: tuple[float | None, dict[str, Any]] = (None, {})  # (monotonic time, status)
 
     async def start(self) -> None:
         if self.migrate:
@@ -89,7 +89,7 @@ class Service:
             self._tasks.append(asyncio.create_task(self._supervise(index)))
         self.dispatcher = Dispatcher(self.broker, retry_after=self.command_retry)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
-        self._tasks.append(asyncio.create_task(self._housekeeping()))
+        self._tasks.append(asyncio.create_task(self._jobs()))
         self._tasks.append(asyncio.create_task(self._notifications()))
         if self.acquirer is not None:
             self._tasks.append(asyncio.create_task(self._payments()))
@@ -104,33 +104,79 @@ class Service:
             raise RuntimeError("no ingest worker subscribed within 60 s (see its output above)") from None
         self.started.set()
 
+    def _env(self) -> dict[str, str]:
+        """The environment of the processes this service starts: its database and broker, its jobs'
+        period, and its payment gateway (the jobs' alerts and RF1 refunds go through it)."""
+        assert self.broker is not None
+        env = dict(os.environ, FLEET_DATABASE_URL=self.database_url, FLEET_BROKER_URL=self.broker.url)
+        env["FLEET_HOUSEKEEPING_S"] = str(self.housekeeping_every)
+        if isinstance(self.acquirer, SandboxGateway):
+            env |= {
+                "FLEET_GATEWAY_URL": self.acquirer.url,
+                "FLEET_GATEWAY_API_KEY": self.acquirer.api_key,
+                "FLEET_GATEWAY_WEBHOOK_SECRET": self.acquirer.webhook_secret,
+                "FLEET_WEBHOOK_WINDOW_S": str(self.acquirer.window_s),
+            }
+        return env
+
+    async def _keep_running(self, name: int | str, argv: list[str], heard: Callable[[str], bool]) -> None:
+        """Keep the process `name` (an ingest worker's index, or "jobs") running, restarting it when it
+        dies; each line it prints goes to `heard` first, and is passed on unless `heard` took it."""
+        while not self._stop.is_set():
+            proc = await asyncio.create_subprocess_exec(*argv, env=self._env(), stdout=asyncio.subprocess.PIPE)
+            self._workers.append(proc)
+            assert proc.stdout is not None
+            async for line in proc.stdout:  # the process's own output, passed on
+                text = line.decode(errors="replace").rstrip()
+                if not heard(text):
+                    print(text, flush=True)
+            code = await proc.wait()
+            self._workers.remove(proc)
+            if not self._stop.is_set():
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                what = "jobs" if name == "jobs" else f"ingest worker {name}"
+                log.error("%s exited with %s; restarting it", what, code)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 1)
+
     async def _supervise(self, index: int) -> None:
         """Keep ingest worker `index` running; it resumes its broker session after a restart."""
         assert self.broker is not None
         argv = [sys.executable, "-m", "fleet.cli", "ingest", "--id", str(index)]
         argv += ["--mqtt", "5" if self.broker.v5 else "3.1.1"]
-        env = dict(os.environ, FLEET_DATABASE_URL=self.database_url, FLEET_BROKER_URL=self.broker.url)
-        while not self._stop.is_set():
-            proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
-            self._workers.append(proc)
-            assert proc.stdout is not None
-            async for line in proc.stdout:  # the worker's own output, passed on
-                text = line.decode(errors="replace").rstrip()
-                if text.startswith(STATUS + " "):
-                    with contextlib.suppress(ValueError):
-                        self.worker_status[index] = (time.monotonic(), json.loads(text[len(STATUS) + 1 :]))
-                    continue
-                print(text, flush=True)
-                if text.endswith(READY):
-                    self.ingest_ready.set()
-            code = await proc.wait()
-            self._workers.remove(proc)
+
+        def heard(text: str) -> bool:
+            if text.startswith(STATUS + " "):
+                with contextlib.suppress(ValueError):
+                    self.worker_status[index] = (time.monotonic(), json.loads(text[len(STATUS) + 1 :]))
+                return True
+            if text.endswith(READY):
+                self.ingest_ready.set()
+            return False
+
+        try:
+            await self._keep_running(index, argv, heard)
+        finally:
             self.worker_status.pop(index, None)
-            if not self._stop.is_set():
-                self.restarts[index] = self.restarts.get(index, 0) + 1
-                log.error("ingest worker %d exited with %s; restarting it", index, code)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), 1)
+
+    async def _jobs(self) -> None:
+        """Keep `fleet jobs` running: the periodic jobs, out of the API's event loop (fleet.jobs)."""
+
+        def heard(text: str) -> bool:
+            if text.startswith(jobs.STATUS + " "):
+                with contextlib.suppress(ValueError):
+                    self.jobs_status = (time.monotonic(), json.loads(text[len(jobs.STATUS) + 1 :]))
+                return True
+            return False
+
+        await self._keep_running("jobs", [sys.executable, "-m", "fleet.cli", "jobs"], heard)
+
+    def jobs_health(self) -> dict[str, Any]:
+        """The jobs as /healthz tells them: alive (heard from within a few rounds), leading or standing
+        by for another replica, the last round's time, what it did or its error, restarts."""
+        seen, status = self.jobs_status
+        alive = seen is not None and time.monotonic() - seen < max(3 * self.housekeeping_every, 180)
+        return {"alive": alive, "restarts": self.restarts.get("jobs", 0), **status}
 
     def ingest_health(self) -> dict[str, Any]:
         """The ingest as /healthz tells it: each worker alive (its status fresh), connected and subscribed,
@@ -161,18 +207,6 @@ class Service:
             "workers": workers,
             "malformed": malformed,
         }
-
-    async def _housekeeping(self) -> None:
-        """Every `housekeeping_every`: repair suggestions from telemetry, rental locks, RF1 approvals."""
-        while not self._stop.is_set():
-            try:
-                now = datetime.now(UTC)
-                await repairs.housekeeping(now, self.acquirer)
-                await refunds.auto_approve(now, self.acquirer)
-            except Exception:  # a failed round must not end the loop; the next one retries
-                log.exception("housekeeping failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.housekeeping_every)
 
     async def _notifications(self) -> None:
         """Every few seconds: the outbox's messages that are due, sent or put off (fleet.notifications)."""

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -186,3 +187,12 @@ async def fleet_api(
             yield client, data
     finally:
         await db.disconnect()
+
+
+async def plan(query: Any) -> str:
+    """PostgreSQL's plan (EXPLAIN) of a Tortoise query: the very statement and values it would send."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    _, rows = await query._db.execute_query("EXPLAIN " + sql, params)
+    return "\n".join(str(next(iter(r.values()))) for r in rows)

@@ -24,7 +24,7 @@ from fleet.devices import service as devices
 from fleet.devices.models import Device, Merchant, Ownership
 from fleet.domain import alerts as rules
 from fleet.domain import onboarding, tickets
-from fleet.domain.calendar import DEFAULT_ZONE, OFFICE_ZONE, local_day
+from fleet.domain.calendar import DEFAULT_ZONE, EASTERNMOST_ZONE, OFFICE_ZONE, WESTERNMOST_ZONE, local_day
 from fleet.errors import Invalid
 from fleet.ingest.models import Event
 from fleet.notifications import service as notifications
@@ -132,8 +132,15 @@ async def _work_waiting(now: datetime, merchants: dict[int, Merchant]) -> list[r
     for serial, merchant_id, due in await late.values_list("device__serial", "merchant_id", "due_latest"):
         detail = f"late since {due}" if due < office else f"due {due}"
         found.append(rules.Condition(rules.REPAIR_DUE, serial, merchant_id, detail))
+    # Ending between today and NEAR_DAYS working days on, in some merchant's zone: the rental_end
+    # index reads just those days' rentals, not every rented terminal.
+    first, last = local_day(now, WESTERNMOST_ZONE), local_day(now, EASTERNMOST_ZONE)
     rented = Device.filter(
-        ownership=Ownership.RENTED, returned_on__isnull=True, rental_end__isnull=False, merchant_id__isnull=False
+        ownership=Ownership.RENTED,
+        returned_on__isnull=True,
+        rental_end__gte=first,
+        rental_end__lte=calendar.add_working_days(last, rules.NEAR_DAYS),
+        merchant_id__isnull=False,
     )
     for serial, merchant_id, end in await rented.values_list("serial", "merchant_id", "rental_end"):
         merchant = merchants.get(merchant_id)

@@ -17,6 +17,7 @@ ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 DEFAULT_ZONE = "Asia/Jakarta"
 OFFICE_ZONE = "Asia/Jakarta"  # Biz Support's service office, where repairs are received (S1)
 EASTERNMOST_ZONE = "Asia/Jayapura"  # the first to start a new day
+WESTERNMOST_ZONE = "Asia/Jakarta"  # the last to
 
 
 def local_day(moment: datetime, zone: str) -> date:

@@ -84,9 +84,9 @@ async def _dispatch(args: argparse.Namespace, now: datetime) -> int:
         _print({"received": window.received, "earliest": window.earliest, "latest": window.latest})
         return 0
     if args.command == "housekeeping":
-        from fleet.payments import refunds  # payments build on repairs' calendar, not the reverse
+        from fleet import jobs  # the jobs build on repairs, not the reverse
 
-        _print(await service.housekeeping(now) | {"refunds_auto_approved": await refunds.auto_approve(now)})
+        _print(await jobs.one_round(now, None))
         return 0
     return await _ticket(args, now)
 

@@ -9,9 +9,11 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from fleet import db
 from fleet.alerts import service as alerts
 from fleet.api.ratelimit import RateLimiter
 from fleet.audit import service as audit
@@ -28,6 +30,8 @@ from fleet.repairs.exceptions import BadSwap, NotRegistered, StaleTicket, TooMan
 from fleet.repairs.models import Suggestion, SuggestionStatus, Ticket, TicketTransition
 from fleet.workdays import calendar_for
 from protocol import command
+
+SUGGEST_BATCH = 500  # terminals weighed at a time by the suggestion job
 
 
 def office_day(now: datetime) -> date:
@@ -323,57 +327,100 @@ async def auto_approve(now: datetime) -> int:
     return approved
 
 
+def lock_candidates(today: date) -> QuerySet[Device]:
+    """The rented terminals whose sales lock may change on `today` (see sync_rental_locks)."""
+    ended_before = today - timedelta(days=rental.RentalPolicy().grace_working_days)
+    return Device.filter(Q(sales_locked=True) | Q(rental_end__lt=ended_before, sales_locked=False), ownership="rented")
+
+
 async def sync_rental_locks(today: date, now: datetime) -> int:
-    """Lock the sales of overdue rented terminals, unlock the others; returns the commands queued."""
+    """Lock the sales of overdue rented terminals, unlock the others; returns the commands queued.
+
+    Only the rented terminals whose lock may change are read, a batch at a time: those locked now, and
+    those not locked whose rental ended at least the grace period's length of calendar days ago (working
+    days are never fewer), so a fleet of rentals in good standing costs one indexed query."""
     queued = 0
-    for device in await Device.filter(ownership="rented"):
-        status = rental_of(device, today)
-        if status.lock_sales == device.sales_locked:
-            continue
-        if status.lock_sales:
-            await commands.enqueue(
-                device,
-                command.LOCK,
-                args={"reason": "rental overdue"},
-                requested_by="rental",
-                now=now,
-                ttl=timedelta(days=7),
-            )
-        else:
-            await commands.enqueue(
-                device, command.UNLOCK, args={}, requested_by="rental", now=now, ttl=timedelta(days=7)
-            )
-        device.sales_locked = status.lock_sales
-        await device.save(update_fields=["sales_locked"])
-        queued += 1
+    async for batch in db.in_batches(lock_candidates(today)):
+        for device in batch:
+            status = rental_of(device, today)
+            if status.lock_sales == device.sales_locked:
+                continue
+            if status.lock_sales:
+                await commands.enqueue(
+                    device,
+                    command.LOCK,
+                    args={"reason": "rental overdue"},
+                    requested_by="rental",
+                    now=now,
+                    ttl=timedelta(days=7),
+                )
+            else:
+                await commands.enqueue(
+                    device, command.UNLOCK, args={}, requested_by="rental", now=now, ttl=timedelta(days=7)
+                )
+            device.sales_locked = status.lock_sales
+            await device.save(update_fields=["sales_locked"])
+            queued += 1
     return queued
 
 
-async def run_suggestions(now: datetime, limits: suggestions.Thresholds = suggestions.Thresholds()) -> int:  # noqa: B008
-    """Propose tickets from telemetry (never open one); one open suggestion per device and kind."""
+async def run_suggestions(
+    now: datetime,
+    limits: suggestions.Thresholds = suggestions.Thresholds(),  # noqa: B008
+    after_event: int | None = None,
+) -> int:
+    """Propose tickets from telemetry (never open one); one open suggestion per device and kind.
+
+    The fault rules are weighed for the terminals with a fault event after `after_event` (the periodic
+    job's mark: what is new since its last round), or, without a mark, with a fault in the window; the
+    print-head rule for the terminals past its share of the head's life that have no open suggestion of
+    it. Either way a few hundred terminals at a time, never the fleet."""
     created = 0
     since = now - limits.window
-    fault_rows = await Event.filter(type="fault", device_time__gte=since).values("serial", "device_time", "data")
-    faults: dict[str, list[suggestions.Fault]] = {}
-    for r in fault_rows:
-        data = r["data"] or {}
-        faults.setdefault(r["serial"], []).append(
-            suggestions.Fault(r["device_time"], str(data.get("code")), bool(data.get("active")), data.get("detail"))
+    if after_event is None:
+        faulty = Event.filter(type="fault", device_time__gte=since)
+    else:
+        faulty = Event.filter(id__gt=after_event, type="fault")
+    serials = sorted(set(await faulty.values_list("serial", flat=True)))
+    for start in range(0, len(serials), SUGGEST_BATCH):
+        batch = serials[start : start + SUGGEST_BATCH]
+        rows = await Event.filter(serial__in=batch, type="fault", device_time__gte=since).values_list(
+            "serial", "device_time", "data"
         )
-    for device in await Device.all():  # printed_mm: the latest heartbeat's, kept on the row by the ingest
-        found = suggestions.suggest(device.printed_mm, faults.get(device.serial, []), now, limits)
-        for s in found:
-            if await Suggestion.exists(device=device, kind=s.kind, status=SuggestionStatus.OPEN):
-                continue
-            await Suggestion.create(device=device, kind=s.kind, reason=s.reason, created_at=now)
-            created += 1
+        faults: dict[str, list[suggestions.Fault]] = {}
+        for serial, at, data in rows:
+            data = data if isinstance(data, dict) else {}
+            fault = suggestions.Fault(at, str(data.get("code")), bool(data.get("active")), data.get("detail"))
+            faults.setdefault(str(serial), []).append(fault)
+        for device in await Device.filter(serial__in=batch):
+            found = suggestions.suggest(None, faults.get(device.serial, []), now, limits)
+            created += await _propose(device, found, now)
+    worn = Device.filter(printed_mm__gte=int(limits.head_life_mm * limits.head_warn_share)).exclude(
+        id__in=Subquery(Suggestion.filter(kind="print_head_wear", status=SuggestionStatus.OPEN).values("device_id"))
+    )
+    async for devices in db.in_batches(worn, SUGGEST_BATCH):
+        for device in devices:  # printed_mm: the latest heartbeat's, kept on the row by the ingest
+            created += await _propose(device, suggestions.suggest(device.printed_mm, [], now, limits), now)
     return created
 
 
-async def housekeeping(now: datetime, acquirer: Acquirer | None = None) -> dict[str, int]:
-    """One round of the periodic jobs; what each did (`acquirer`: the carrier alerts' SMS go through)."""
+async def _propose(device: Device, found: list[suggestions.Suggestion], now: datetime) -> int:
+    created = 0
+    for s in found:
+        if await Suggestion.exists(device=device, kind=s.kind, status=SuggestionStatus.OPEN):
+            continue
+        await Suggestion.create(device=device, kind=s.kind, reason=s.reason, created_at=now)
+        created += 1
+    return created
+
+
+async def housekeeping(
+    now: datetime, acquirer: Acquirer | None = None, after_event: int | None = None
+) -> dict[str, int]:
+    """One round of the periodic jobs; what each did (`acquirer`: the carrier alerts' SMS go through;
+    `after_event`: the suggestion job's mark, see run_suggestions)."""
     return {
-        "suggestions": await run_suggestions(now),
+        "suggestions": await run_suggestions(now, after_event=after_event),
         "rental_commands": await sync_rental_locks(office_day(now), now),
         "auto_approved": await auto_approve(now),
         "merchants_activated": await sync_onboarding(now),
