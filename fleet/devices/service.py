@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -160,3 +161,24 @@ async def sync_onboarding(now: datetime) -> int:
         await merchant.save(update_fields=["first_payment_at", "activated_on"])
         activated += state.stage is onboarding.Stage.ACTIVE
     return activated
+
+
+def dashboard_filters(now: datetime, offline_before: datetime, low_battery: int) -> dict[str, Q]:
+    """The dashboard's health figures as filters on the device table, by name: online, offline, paper out,
+    battery under `low_battery` %, offline and unheard since `offline_before` (never heard counts)."""
+    unheard = Q(last_seen__isnull=True) | Q(last_seen__lt=offline_before)
+    return {
+        "online": presence.online_q(now),
+        "offline": presence.offline_q(now),
+        "paper_out": Q(paper="out"),
+        "low_battery": Q(battery_pct__lt=low_battery),
+        "long_offline": presence.offline_q(now) & unheard,
+    }
+
+
+async def counted(filters: dict[str, Q]) -> dict[str, int]:
+    """How many devices each filter holds, in one pass over the device table (a count per figure read
+    it once each: five scans of a million rows per dashboard)."""
+    counts = {f"n_{name}": Count("id", _filter=q) for name, q in filters.items()}  # n_: not a column's name
+    [row] = await Device.annotate(**counts).values(*counts)
+    return {name: int(row[f"n_{name}"] or 0) for name in filters}

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from tortoise.expressions import Q
 
 from fleet.api.guard import page_policy
 from fleet.api.params import Now, now_of
@@ -180,28 +179,23 @@ async def portal(request: Request) -> Response:
 @router.get("/portal/dashboard")
 async def dashboard(request: Request, now: Now, hours: int = OFFLINE_HOURS) -> HTMLResponse:
     who = await _staff(request)
-    # Counted over the whole fleet, from each device's latest heartbeat (kept on its row by the ingest);
-    # each alert list shows its first ALERT_ROWS.
-    paper_out = Device.filter(paper="out")
-    low_battery = Device.filter(battery_pct__lt=LOW_BATTERY)
+    # Counted over the whole fleet in one pass, from each device's latest heartbeat (kept on its row by
+    # the ingest); each alert list shows its first ALERT_ROWS.
     cutoff = now - timedelta(hours=max(1, min(hours, 24 * 365)))
-    long_offline = Device.filter(presence.offline_q(now) & (Q(last_seen__isnull=True) | Q(last_seen__lt=cutoff)))
+    filters = devices_service.dashboard_filters(now, cutoff, LOW_BATTERY)
+    counts = await devices_service.counted(filters)
     open_suggestions = Suggestion.filter(status=SuggestionStatus.OPEN)
     overdue = Ticket.filter(repairs.late_q(repairs.office_day(now)))  # counted and listed in SQL, never all loaded
     return render(
         request,
         "dashboard.html",
         who,
-        online=await Device.filter(presence.online_q(now)).count(),
-        offline=await Device.filter(presence.offline_q(now)).count(),
-        counts={
-            "paper_out": await paper_out.count(),
-            "low_battery": await low_battery.count(),
-            "long_offline": await long_offline.count(),
-        },
-        paper_out=await paper_out.order_by("serial").limit(ALERT_ROWS),
-        low_battery=await low_battery.order_by("battery_pct", "serial").limit(ALERT_ROWS),
-        long_offline=await long_offline.order_by("last_seen", "serial").limit(ALERT_ROWS),
+        online=counts["online"],
+        offline=counts["offline"],
+        counts=counts,
+        paper_out=await Device.filter(filters["paper_out"]).order_by("serial").limit(ALERT_ROWS),
+        low_battery=await Device.filter(filters["low_battery"]).order_by("battery_pct", "serial").limit(ALERT_ROWS),
+        long_offline=await Device.filter(filters["long_offline"]).order_by("last_seen", "serial").limit(ALERT_ROWS),
         hours=hours,
         sightings=await UnregisteredSighting.all().order_by("-last_seen").limit(20),
         suggestions=await open_suggestions.select_related("device").order_by("-id").limit(ALERT_ROWS),

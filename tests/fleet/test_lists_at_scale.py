@@ -3,7 +3,8 @@ the lists need, on SQLite and PostgreSQL."""
 
 import asyncio
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -173,5 +174,50 @@ def test_the_device_search_uses_its_trigram_indexes_on_postgresql(database_url):
             by_name_plan = await search("sinar")  # the serial's trigrams OR the named merchant's id
             assert "idx_device_serial_trgm" in by_name_plan and "idx_device_merchant" in by_name_plan, by_name_plan
             assert "Seq Scan on device" not in by_serial_plan + by_name_plan
+
+    asyncio.run(body())
+
+
+def test_the_dashboard_counts_its_five_figures_in_one_pass_of_the_device_table(database_url):
+    """#23: the dashboard counted online, offline, paper out, low battery and long offline with a query
+    each: five scans of the device table per request at a million devices. One statement now counts all
+    five, each figure the same as its own filter's count."""
+    from fleet.devices import service as devices
+    from fleet.devices.models import Device, DeviceType, Ownership
+
+    async def body() -> None:
+        async with fleet_api(database_url):
+            now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+            await Device.bulk_create(
+                [
+                    Device(
+                        serial=f"TKM-C{n:05d}", model="TKM-58", device_type=DeviceType.MPOS,
+                        ownership=Ownership.PURCHASED, online=n % 3 == 0,
+                        last_seen=None if n % 7 == 0 else now - timedelta(minutes=n % 400),
+                        paper="out" if n % 5 == 0 else "ok", battery_pct=n % 100,
+                    )
+                    for n in range(2_000)
+                ],
+                batch_size=500,
+            )  # fmt: skip
+            filters = devices.dashboard_filters(now, now - timedelta(hours=2), 20)
+            executed: list[str] = []
+            client = Device._meta.db
+            original = client.execute_query_dict
+
+            async def counting(sql: str, values: Any = None) -> Any:
+                executed.append(sql)
+                return await original(sql, values)
+
+            client.execute_query_dict = counting  # type: ignore[method-assign]
+            try:
+                counts = await devices.counted(filters)
+            finally:
+                client.execute_query_dict = original  # type: ignore[method-assign]
+            assert len(executed) == 1 and executed[0].count("FROM") == 1, executed
+            for name, q in filters.items():
+                assert counts[name] == await Device.filter(q).count(), name
+            assert counts["online"] + counts["offline"] == await Device.all().count()
+            assert 0 < counts["long_offline"] < counts["offline"]
 
     asyncio.run(body())
