@@ -11,6 +11,10 @@ MerchantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+After = Annotated[
+    str | None,
+    Query(max_length=300, description="the next page: the `next` of the page before (keyset paging, fleet.paging)"),
+]
 
 
 def now_of(request: Request) -> datetime:

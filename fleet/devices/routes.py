@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from tortoise.expressions import Q
 
 from fleet import mosquitto_config
-from fleet.api.params import Limit, MerchantId, Now, Offset, Serial
+from fleet.api.params import After, Limit, MerchantId, Now, Offset, Serial
 from fleet.api.problems import Problem
 from fleet.auth.deps import (
     Caller,
@@ -74,12 +74,13 @@ async def list_devices(
     firmware: Annotated[str | None, Query(max_length=32)] = None,
     q: Annotated[str | None, Query(max_length=32, description="the serial or the merchant's name holds this")] = None,
     limit: Limit = 50,
-    offset: Offset = 0,
+    after: After = None,
 ) -> DevicePage:
+    """Devices by serial, a page at a time: `next` is the cursor of the page after (`?after=`)."""
     query = await service.listed(who, now, merchant_id=merchant_id, online=online, model=model, firmware=firmware, q=q)
-    total = await query.count()
-    items = await query.offset(offset).limit(limit)
-    return DevicePage(total=total, items=[DeviceOut(**device_out(d, now)) for d in items])
+    page = await service.page_of(query, limit=limit, after=after)
+    items = [DeviceOut(**device_out(d, now)) for d in page.items]
+    return DevicePage(total=page.total, total_estimated=page.estimated, next=page.next, items=items)
 
 
 @router.get("/devices/{serial}", response_model=DeviceDetail)

@@ -80,6 +80,8 @@ class DeviceOut(BaseModel):
 
 class DevicePage(BaseModel):
     total: int
+    total_estimated: bool = False  # the total is PostgreSQL's estimate: a long list (fleet.paging)
+    next: str | None = None  # the cursor of the next page (?after=…); none after the last page
     items: list[DeviceOut]
 
 

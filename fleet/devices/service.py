@@ -8,6 +8,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from fleet import paging
 from fleet.audit import service as audit
 from fleet.auth.deps import Principal, scoped
 from fleet.commands.models import OPEN, Command
@@ -68,6 +69,11 @@ async def listed(
     if q and q.strip():
         query = query.filter(await matching(q))
     return query.order_by("serial")
+
+
+async def page_of(listing: QuerySet[Device], *, limit: int, after: str | None) -> paging.Page[Device]:
+    """One page of a device listing (`listed`), by serial, after the cursor `after` (fleet.paging)."""
+    return await paging.keyset(listing, ("serial",), limit=limit, after=after)
 
 
 async def latest_telemetry(serial: str) -> dict[str, Any] | None:

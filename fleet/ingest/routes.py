@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from tortoise.queryset import QuerySet
 
-from fleet.api.params import Limit, Now, Offset
+from fleet.api.params import After, Limit, Now, Offset
 from fleet.auth.deps import (
     Caller,
     Staff,
@@ -37,9 +37,11 @@ async def telemetry_history(
     )
 
 
-async def _transactions(events: QuerySet[Event], kind: str | None, limit: int, offset: int) -> TransactionPage:
-    total, items = await service.transactions(events, kind, limit=limit, offset=offset)
-    return TransactionPage(total=total, items=[event_out(e) for e in items])
+async def _transactions(events: QuerySet[Event], kind: str | None, limit: int, after: str | None) -> TransactionPage:
+    page = await service.transactions(events, kind, limit=limit, after=after)
+    return TransactionPage(
+        total=page.total, total_estimated=page.estimated, next=page.next, items=[event_out(e) for e in page.items]
+    )
 
 
 TransactionType = Annotated[str | None, Query(pattern="^(" + "|".join(TRANSACTION_TYPES) + ")$")]
@@ -47,18 +49,18 @@ TransactionType = Annotated[str | None, Query(pattern="^(" + "|".join(TRANSACTIO
 
 @router.get("/devices/{serial}/transactions", response_model=TransactionPage)
 async def device_transactions(
-    who: Caller, device: VisibleDevice, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
+    who: Caller, device: VisibleDevice, type: TransactionType = None, limit: Limit = 50, after: After = None
 ) -> TransactionPage:
-    return await _transactions(visible_events(who, device.serial), type, limit, offset)
+    return await _transactions(visible_events(who, device.serial), type, limit, after)
 
 
 @router.get("/merchants/{merchant_id}/transactions", response_model=TransactionPage)
 async def merchant_transactions(
-    merchant: VisibleMerchant, type: TransactionType = None, limit: Limit = 50, offset: Offset = 0
+    merchant: VisibleMerchant, type: TransactionType = None, limit: Limit = 50, after: After = None
 ) -> TransactionPage:
     """The merchant's sales on every terminal it had when each was made (a terminal since given back still
     shows its sales here; one it took over shows none of the previous owner's)."""
-    return await _transactions(Event.filter(merchant_id=merchant.id), type, limit, offset)
+    return await _transactions(Event.filter(merchant_id=merchant.id), type, limit, after)
 
 
 def quarantined_out(q: QuarantinedMessage) -> QuarantinedOut:

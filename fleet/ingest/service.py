@@ -6,6 +6,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
+from fleet import paging
 from fleet.errors import Invalid
 from fleet.ingest import downsample
 from fleet.ingest.models import TRANSACTION_TYPES, Event, TelemetrySample
@@ -47,9 +48,9 @@ async def telemetry(
 
 
 async def transactions(
-    events: QuerySet[Event], kind: str | None, *, limit: int, offset: int
-) -> tuple[int, list[Event]]:
-    """The money events among `events` (one kind, or all), newest first: (how many in all, this page)."""
+    events: QuerySet[Event], kind: str | None, *, limit: int, after: str | None = None
+) -> paging.Page[Event]:
+    """The money events among `events` (one kind, or all), newest first, a page at a time after the
+    cursor `after` (fleet.paging)."""
     query = events.filter(type__in=TRANSACTION_TYPES if kind is None else (kind,))
-    total = await query.count()
-    return total, await query.order_by("-device_time", "-id").offset(offset).limit(limit)
+    return await paging.keyset(query, ("-device_time", "-id"), limit=limit, after=after)

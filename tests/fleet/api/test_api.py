@@ -62,7 +62,9 @@ def test_device_list_filters_and_detail(database_url):
             online = (await client.get("/devices?online=true&model=TKM-58", headers=support)).json()
             assert sorted(d["serial"] for d in online["items"]) == ["TKM-A000", "TKM-B000"]
             assert (await client.get("/devices?firmware=9.9.9", headers=support)).json()["total"] == 0
-            page = (await client.get("/devices?limit=1&offset=1", headers=support)).json()
+            first = (await client.get("/devices?limit=1", headers=support)).json()
+            assert [d["serial"] for d in first["items"]] == ["TKM-A000"] and first["next"]
+            page = (await client.get(f"/devices?limit=1&after={first['next']}", headers=support)).json()
             assert page["total"] == 4 and [d["serial"] for d in page["items"]] == ["TKM-A001"]
 
             detail = (await client.get("/devices/TKM-A000", headers=support)).json()
