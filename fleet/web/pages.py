@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path as FsPath
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,6 +45,7 @@ from fleet.web import charts, forms, i18n, refusals, session
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FsPath(__file__).parent / "templates")
 OFFLINE_HOURS = 2
+DEVICE_ROWS = 50  # devices a page of the portal's list shows
 LOW_BATTERY = 20
 ALERT_ROWS = 100
 QUARANTINE_ROWS = 50
@@ -220,7 +222,11 @@ async def accept_suggestion(request: Request, now: Now, suggestion_id: int) -> R
 
 
 @router.get("/portal/devices")
-async def devices_page(request: Request, now: Now, q: str = "", online: str = "", merchant: str = "") -> HTMLResponse:
+async def devices_page(
+    request: Request, now: Now, q: str = "", online: str = "", merchant: str = "", after: str = ""
+) -> HTMLResponse:
+    """The devices a page of DEVICE_ROWS at a time (by serial, keyset: `after` is the page's cursor),
+    with how many there are in all; the filters carry over to the next page."""
     who = await _who(request)
     query = await devices_service.listed(
         who,
@@ -229,9 +235,14 @@ async def devices_page(request: Request, now: Now, q: str = "", online: str = ""
         online={"1": True, "0": False}.get(online),
         q=q[:32],
     )
-    rows = await query.select_related("merchant").limit(200)
+    try:
+        page = await devices_service.page_of(query.select_related("merchant"), limit=DEVICE_ROWS, after=after[:300])
+    except Refusal as e:
+        raise PageError(refusals.status(e), refusals.words(e)) from None
     today = repairs.office_day(now)
-    listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in rows]
+    listing = [(d, repairs.warranty_of(d, today), repairs.rental_of(d, today)) for d in page.items]
+    filters = {"q": q, "online": online, "merchant": merchant}
+    next_url = "/portal/devices?" + urlencode({**filters, "after": page.next}) if page.next else None
     merchants = await Merchant.all().order_by("name") if who.is_staff else []
     own = await Merchant.get_or_none(id=who.merchant_id) if who.merchant_id else None
     return render(
@@ -239,6 +250,10 @@ async def devices_page(request: Request, now: Now, q: str = "", online: str = ""
         "devices.html",
         who,
         rows=listing,
+        total=page.total,
+        estimated=page.estimated,
+        next_url=next_url,
+        first_url="/portal/devices?" + urlencode(filters) if after else None,
         q=q,
         online=online,
         merchant=merchant,

@@ -2,13 +2,15 @@
 estimated when not, on SQLite and PostgreSQL."""
 
 import asyncio
+import html
+import re
 from datetime import timedelta
 from typing import Any
 
 from fleet import paging
 from fleet.ingest.models import Event
 from tests import factories
-from tests.api_helpers import fleet_api, login, plan
+from tests.api_helpers import fleet_api, login, plan, portal_login
 
 PROBLEM = "application/problem+json"
 
@@ -117,5 +119,40 @@ def test_on_postgresql_a_long_list_pages_through_its_index_and_its_total_is_esti
             # at most the ties of one moment sorted by id, as the index hands the rows over in time order
             sorts = [line.strip() for line in shown.splitlines() if "Sort  (" in line]
             assert all(line.startswith("->  Incremental Sort") for line in sorts), shown
+
+    asyncio.run(body())
+
+
+def test_the_portal_device_list_says_how_many_and_pages_through_all_keeping_its_filters(database_url):
+    """#23 (and #18's finding): with 262 devices the device page showed the first 200, with no count and no
+    way on; two live terminals fell off it. It now shows how many there are and 50 a page, the next page
+    a link that keeps the search."""
+    from fleet.devices.models import Device, DeviceType, Ownership
+
+    async def body() -> None:
+        async with fleet_api(database_url) as (client, _seed):
+            await Device.bulk_create(
+                [
+                    Device(serial=f"TKM-G{n:04d}", model="TKM-58", device_type=DeviceType.MPOS,
+                           ownership=Ownership.PURCHASED)
+                    for n in range(262)
+                ]
+            )  # fmt: skip
+            await portal_login(client, "support")
+            url: str | None = "/portal/devices?q=tkm-g"
+            seen: list[str] = []
+            while url:
+                page = await client.get(url)
+                assert page.status_code == 200, page.text[:300]
+                assert "262 perangkat" in page.text
+                rows = re.findall(r'href="/portal/devices/(TKM-G\d+)"', page.text)
+                assert 0 < len(rows) <= 50
+                seen += rows
+                found = re.search(r'id="next-page" href="([^"]+)"', page.text)
+                url = html.unescape(found.group(1)) if found else None
+                assert url is None or "q=tkm-g" in url
+            assert seen == [f"TKM-G{n:04d}" for n in range(262)]
+            wrong = await client.get("/portal/devices?after=nonsense")
+            assert wrong.status_code == 422 and "<html" in wrong.text.lower()
 
     asyncio.run(body())
