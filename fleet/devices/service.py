@@ -76,6 +76,21 @@ async def page_of(listing: QuerySet[Device], *, limit: int, after: str | None) -
     return await paging.keyset(listing, ("serial",), limit=limit, after=after)
 
 
+async def sales_lock(device: Device) -> dict[str, Any]:
+    """Whether the terminal's sales are locked, as far as the fleet knows: by the newest lock or unlock
+    command the terminal acknowledged (a person's, or the rental job's); else by what the rental job last
+    told it. `waiting`: a newer lock or unlock is on its way and not yet acknowledged."""
+    latest = Command.filter(device=device, name__in=("lock", "unlock")).order_by("-id")
+    done = await latest.filter(status="acked").first()
+    locked = done.name == "lock" if done is not None else device.sales_locked
+    waiting = await latest.filter(status__in=OPEN).first()
+    return {
+        "locked": locked,
+        "waiting": waiting.name if waiting is not None and (done is None or waiting.id > done.id) else None,
+        "reason": str((done.args or {}).get("reason", "")) if done is not None and locked else "",
+    }
+
+
 async def latest_telemetry(serial: str) -> dict[str, Any] | None:
     """The terminal's newest telemetry sample, field by field (None before its first)."""
     sample = await TelemetrySample.filter(serial=serial).order_by("-device_time", "-id").first()

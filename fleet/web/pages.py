@@ -286,6 +286,7 @@ async def merchant_settings(request: Request, now: Now) -> Response:
 # The commands the device page offers as buttons: a merchant's own, and for staff the everyday ones (config
 # and the clock stay with the API and the CLI).
 STAFF_BUTTONS = frozenset({"ping", "reprint", "lock", "unlock"})
+LOCKING = frozenset({"lock", "unlock"})
 
 
 def _buttons(who: Principal) -> frozenset[str]:
@@ -325,7 +326,8 @@ async def _device_context(request: Request, who: Principal, device: Device) -> d
         "events": await visible_events(who, device.serial).order_by("-device_time", "-id").limit(15),
         "commands": await Command.filter(device=device).order_by("-id").limit(10),
         "tickets": await Ticket.filter(device=device).order_by("-id").limit(10),
-        "command_names": sorted(_buttons(who)),
+        "command_names": sorted(_buttons(who) - LOCKING),  # lock and unlock stand apart, one at a time
+        "lock": await devices_service.sales_lock(device) if LOCKING & _buttons(who) else None,
     }
 
 
@@ -363,8 +365,12 @@ async def send_command(request: Request, now: Now, serial: str) -> Response:
     args: dict[str, Any] = {}
     if name == "reprint":
         args["receipt"] = str(form.get("receipt") or "").strip()
-    elif name == "lock":
-        args["reason"] = "locked by Biz Support"
+    elif name == "lock":  # stops the shop's sales: asked for twice, with the reason the cashier will read
+        if form.get("confirm") != "yes":
+            return redirect(
+                request, f"/portal/devices/{device.serial}", i18n.text(session.language(request), "lock_needs_confirm")
+            )
+        args["reason"] = str(form.get("reason") or "").strip()[:60] or "locked by Biz Support"
     try:
         await commands.enqueue(device, name, args=args, requested_by=who.username, now=now)
     except Refusal as e:
