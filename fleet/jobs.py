@@ -7,7 +7,9 @@ advisory lock (on a connection of its own, so it is released the moment that pro
 dies) runs the rounds, the others stand by and try for it each round. On SQLite there is one service
 and so one jobs process.
 
-The process tells its supervisor how it stands with lines `JOBS_STATUS {json}` (leader or standby, the
+Asked to stop (SIGTERM) in the middle of a round, it leaves at once: a round is many small changes,
+each committed on its own and each made again by the next round if it was not. The process tells its
+supervisor how it stands with lines `JOBS_STATUS {json}` (leader or standby, the
 last round's time and what it did, or its error), shown in /healthz.
 """
 
@@ -101,8 +103,17 @@ async def run(database_url: str, acquirer: Acquirer | None, every: float, stop: 
             state["leader"] = await leadership.held()
             if state["leader"]:
                 now = datetime.now(UTC)
+                work = asyncio.create_task(rounds.run(now))
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait((work, stopping), return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not work.done():  # asked to stop mid-round: each change it made stands on its own
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await work
+                    break
                 try:
-                    state["done"] = await rounds.run(now)
+                    state["done"] = work.result()
                     state.pop("error", None)
                 except Exception as e:  # a failed round must not end the loop; the next one retries
                     log.exception("jobs round failed")

@@ -240,6 +240,10 @@ class Service:
                 await asyncio.wait_for(task, 10)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+        for proc in list(self._workers):  # still there after its time to leave: it does not outlive us
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+                log.error("pid %d did not stop when asked; killed", proc.pid)
         if self._in_process is not None:
             await self._in_process.stop()
         await db.disconnect()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,47 @@ def test_the_rental_lock_job_reads_only_the_rentals_whose_lock_may_change(databa
             assert "idx_event_type_time" in faults and "Seq Scan on event" not in faults, faults
 
     asyncio.run(body())
+
+
+def test_the_jobs_process_leaves_at_once_when_stopped_in_the_middle_of_a_round(database_url):
+    """Found measuring #23 at a million devices: a round of the rental-lock job ran for minutes, and a
+    `fleet jobs` asked to stop (SIGTERM, as `fleet serve` does when it stops) finished the round first,
+    outliving its service. Here the round is held by a table lock of another connection; the stopped
+    process leaves within seconds, its round cancelled."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("the round is held by a PostgreSQL table lock")
+
+    async def hold_and_stop() -> float:
+        import asyncpg
+
+        holder = await asyncpg.connect(database_url)
+        watcher = await asyncpg.connect(database_url)  # pg_stat_activity is a snapshot per transaction
+        jobs: Jobs | None = None
+        try:
+            async with holder.transaction():
+                await holder.execute("LOCK TABLE event IN ACCESS EXCLUSIVE MODE")
+                jobs = Jobs(database_url, every=0.5)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # its round waits on the lock
+                    waiting = await watcher.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1",
+                        holder.get_server_pid(),
+                    )
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.2)
+                else:
+                    raise AssertionError("the jobs' round never reached the event table")
+                began = time.monotonic()
+                jobs.proc.send_signal(signal.SIGTERM)
+                while jobs.proc.poll() is None and time.monotonic() - began < 20:
+                    await asyncio.sleep(0.1)
+                return time.monotonic() - began
+        finally:
+            if jobs is not None and jobs.proc.poll() is None:
+                jobs.proc.kill()
+            await holder.close()
+            await watcher.close()
+
+    took = asyncio.run(hold_and_stop())
+    assert took < 5, f"still running {took:.1f} s after SIGTERM"
