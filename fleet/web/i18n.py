@@ -175,6 +175,44 @@ TEXTS: dict[str, tuple[str, str]] = {
     "key_conflict": ("Kunci transaksi sama, isi berbeda", "Same transaction key, another body"),
 }
 
+# What terminals and commands say, in the reader's words: command names and states, event types and a
+# sale's payment status (the wire's identifiers stay on the wire).
+WORDS = {
+    "cmd.config": ("Ubah pengaturan", "Change settings"),
+    "cmd.reprint": ("Cetak ulang", "Reprint"),
+    "cmd.ping": ("Ping", "Ping"),
+    "cmd.lock": ("Kunci penjualan", "Lock sales"),
+    "cmd.unlock": ("Buka kunci", "Unlock sales"),
+    "cmd.pay_confirm": ("Konfirmasi pembayaran", "Payment confirmation"),
+    "cmd.set_clock": ("Setel jam", "Set the clock"),
+    "cmd.replacement": ("Pesanan pengganti", "Replacement order"),
+    "cmd.paylater": ("Jawaban PayLater", "PayLater answer"),
+    "cmd.refund_answer": ("Jawaban refund", "Refund answer"),
+    "cmd_state.pending": ("Menunggu terminal", "Waiting for the terminal"),
+    "cmd_state.sent": ("Terkirim", "Sent"),
+    "cmd_state.acked": ("Dijalankan", "Done"),
+    "cmd_state.failed": ("Gagal", "Failed"),
+    "cmd_state.expired": ("Kedaluwarsa", "Expired"),
+    "event.sale": ("Penjualan", "Sale"),
+    "event.payment": ("Pembayaran", "Payment"),
+    "event.refund": ("Refund", "Refund"),
+    "event.void": ("Pembatalan", "Void"),
+    "event.open": ("Transaksi dibuka", "Sale opened"),
+    "event.receipt": ("Struk dicetak", "Receipt printed"),
+    "event.fault": ("Gangguan", "Fault"),
+    "event.boot": ("Terminal menyala", "Terminal started"),
+    "pay.paid": ("Lunas", "Paid"),
+    "pay.partially_paid": ("Dibayar sebagian", "Partly paid"),
+    "pay.unpaid": ("Belum dibayar", "Unpaid"),
+    "pay.pending": ("Menunggu pembayaran", "Payment pending"),
+    "pay.confirmed": ("Pembayaran diterima", "Payment received"),
+    "pay.cancelled": ("Dibatalkan", "Cancelled"),
+    "pay.cash": ("Tunai", "Cash"),
+    "pay.qris": ("QRIS", "QRIS"),
+    "pay.card": ("Kartu", "Card"),
+    "pay.paylater": ("PayLater", "PayLater"),
+}
+
 STATES = {
     "opened": ("Dibuka", "Opened"),
     "awaiting_shipment": ("Menunggu pengiriman", "Awaiting shipment"),
@@ -196,10 +234,17 @@ STATES = {
 
 
 def text(lang: str, key: str, **values: object) -> str:
-    pair = TEXTS.get(key) or STATES.get(key)
+    pair = TEXTS.get(key) or STATES.get(key) or WORDS.get(key)
     if pair is None:
         return key
     return pair[0 if lang == "id" else 1].format(**values)
+
+
+def word(lang: str, family: str, value: object) -> str:
+    """A wire identifier of `family` (cmd, cmd_state, event, pay) in the reader's words; one the pages do
+    not know yet is shown as it is."""
+    pair = WORDS.get(f"{family}.{value}")
+    return str(value) if pair is None else pair[0 if lang == "id" else 1]
 
 
 def rupiah(amount: int | None) -> str:

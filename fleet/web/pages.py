@@ -65,6 +65,7 @@ def render(request: Request, name: str, who: Principal | None, status: int = 200
         who=who,
         lang=lang,
         t=lambda key, **v: i18n.text(lang, key, **v),
+        w=lambda family, value: i18n.word(lang, family, value),
         rupiah=i18n.rupiah,
         day=lambda d: i18n.day(d, lang),
         moment=lambda m: i18n.moment(m, lang, who.zone if who else DEFAULT_ZONE),

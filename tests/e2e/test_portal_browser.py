@@ -118,7 +118,7 @@ def test_support_reprints_on_a_live_terminal_and_walks_a_repair_to_closed(fleet,
     page.fill("input[name=receipt]", "V00-000001")
     page.click("#cmd-reprint")
     page.wait_for_selector("#commands tr.command[data-status=acked]", timeout=20_000)
-    assert "reprint V00-000001" in page.inner_text("#commands")
+    assert "Cetak ulang V00-000001" in page.inner_text("#commands")
     assert "Bergaransi" in page.inner_text("#warranty")
     page.reload()  # by now the terminal has sent several heartbeats: the charts are real plots
     assert page.locator("svg.chart polyline").count() >= 3  # battery, free memory, printed length
