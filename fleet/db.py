@@ -76,3 +76,14 @@ async def in_batches(query: QuerySet[M], size: int = 500) -> AsyncIterator[list[
         if len(rows) < size:
             return
         last = rows[-1].pk
+
+
+async def explain(query: Any, options: str = "") -> list[Any]:
+    """PostgreSQL's plan of a query (`EXPLAIN {options}` of the very statement and values it would send):
+    the rows' one column each, lines of text, or the JSON plan with options "(FORMAT JSON)"."""
+    probe = query  # a QuerySet or a values query, planned here, not read
+    probe._choose_db_if_not_chosen()
+    probe._make_query()
+    sql, params = probe.query.get_parameterized_sql()
+    _, rows = await probe._db.execute_query(f"EXPLAIN {options} {sql}", params)
+    return [next(iter(r.values())) for r in rows]

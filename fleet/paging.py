@@ -25,6 +25,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from fleet import db
 from fleet.errors import Invalid
 
 M = TypeVar("M", bound=Model)
@@ -89,14 +90,9 @@ def _after(names: list[str], descending: bool, values: list[Any]) -> Q:
 
 async def total(query: QuerySet[M]) -> tuple[int, bool]:
     """How many rows `query` holds, and whether that is an estimate (see the module's docstring)."""
-    db = query._db if query._db is not None else query.model._meta.db
-    if db.capabilities.dialect == "postgres":
-        probe = query.all()  # a copy: the same rows, planned but not read
-        probe._choose_db_if_not_chosen()
-        probe._make_query()
-        sql, params = probe.query.get_parameterized_sql()
-        _, rows = await db.execute_query("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = next(iter(rows[0].values()))
+    client = query._db if query._db is not None else query.model._meta.db
+    if client.capabilities.dialect == "postgres":
+        plan = (await db.explain(query.all(), "(FORMAT JSON)"))[0]  # a copy
         plan = json.loads(plan) if isinstance(plan, str) else plan
         estimate = int(plan[0]["Plan"]["Plan Rows"])
         if estimate >= EXACT_UP_TO:

@@ -190,9 +190,5 @@ async def fleet_api(
 
 
 async def plan(query: Any) -> str:
-    """PostgreSQL's plan (EXPLAIN) of a Tortoise query: the very statement and values it would send."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, params = query.query.get_parameterized_sql()
-    _, rows = await query._db.execute_query("EXPLAIN " + sql, params)
-    return "\n".join(str(next(iter(r.values()))) for r in rows)
+    """PostgreSQL's plan (EXPLAIN) of a Tortoise query, as text."""
+    return "\n".join(str(line) for line in await db.explain(query))
